@@ -1,0 +1,1 @@
+"""Discovery endpoints: ad accounts, campaign groups, campaigns, creatives."""

@@ -1,0 +1,1 @@
+"""Conversion rules (/rest/conversions) and campaign associations (/rest/campaignConversions)."""
