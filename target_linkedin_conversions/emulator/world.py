@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 import typing as t
 
 
@@ -25,6 +26,9 @@ class World:
     - `campaign_conversions`: (campaign URN, conversion URN) → {"campaign", "conversion",
       "associatedAt"}
     - `ad_account_users`: {"user", "account", "role"} rows for the authenticated member.
+    - `accepted_events`: {"seq", "index", "receivedAt", "version", "event"} records, one per
+      accepted event, in order; `seq` numbers the accepted conversionEvents requests from 1.
+    - `clock`: epoch seconds, injectable so tests can pin "now" for the 90-day window.
     """
 
     valid_tokens: set[str] = dataclasses.field(default_factory=set)
@@ -42,6 +46,12 @@ class World:
     )
     ad_account_users: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
     accepted_events: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    expired_tokens: set[str] = dataclasses.field(default_factory=set)
+    clock: t.Callable[[], float] = time.time
+    event_seq: int = 0
+    seen_event_keys: set[tuple[str, str]] = dataclasses.field(default_factory=set)
+    duplicate_event_ids: int = 0
+    rejected_event_ids: dict[str, str] = dataclasses.field(default_factory=dict)
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
     next_id: int = 900_000_000
 
@@ -50,3 +60,7 @@ class World:
         with self.lock:
             self.next_id += 1
             return self.next_id
+
+    def now_ms(self) -> int:
+        """The emulator's current time in epoch milliseconds."""
+        return int(self.clock() * 1000)
