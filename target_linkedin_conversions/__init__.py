@@ -1,0 +1,1 @@
+"""Singer target (and discovery tap) for LinkedIn's Conversions API."""

@@ -1,0 +1,346 @@
+"""LinkedIn REST client: one session, the mandatory headers, pacing, retries, typed outcomes.
+
+Every HTTP call of the target, the rule manager and the companion tap goes through
+`LinkedInClient.request`, so headers, timeouts, retry policy and error messages exist once.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+import random
+import re
+import threading
+import time
+import typing as t
+
+import backoff
+import requests
+
+from target_linkedin_conversions import errors
+from target_linkedin_conversions.auth import build_auth
+
+if t.TYPE_CHECKING:
+    from target_linkedin_conversions.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+
+EVENTS_PATH = "/rest/conversionEvents"
+RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_INDEX_PATTERNS = (
+    re.compile(r"Index:\s*(\d+)"),
+    re.compile(r"batchIndex=(\d+)"),
+)
+_INDICES = re.compile(r"indices\s*\[([\d,\s]+)\]")
+_QUOTED = re.compile(r'"[^"]*"')
+_EMAIL_LIKE = re.compile(r"\S+@\S+")
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    """LinkedIn's verdict per element of one BATCH_CREATE, in request order."""
+
+    accepted: int
+    rejected: dict[int, str]
+    dry_run: bool = False
+
+
+class RequestPacer:
+    """Keeps requests under LinkedIn's per-token quota (600 per minute) in any 60 s window.
+
+    A backfill that never trips LinkedIn's throttle finishes sooner than one that hits 429s
+    and backs off, so the pacing happens client-side, before sending.
+    """
+
+    def __init__(
+        self,
+        per_minute: int,
+        *,
+        clock: t.Callable[[], float] = time.monotonic,
+        sleep: t.Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self._starts: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def wait_turn(self) -> None:
+        """Block until one more request fits in the window, then claim it."""
+        if self.per_minute <= 0:
+            return
+        with self._lock:
+            now = self.clock()
+            while self._starts and self._starts[0] <= now - 60:
+                self._starts.popleft()
+            if len(self._starts) >= self.per_minute:
+                wait = self._starts[0] + 60 - now
+                LOGGER.info("Pacing: %d requests in the last minute; waiting %.1f s",
+                            len(self._starts), wait)
+                self.sleep(wait)
+                now = self.clock()
+                self._starts.popleft()
+            self._starts.append(now)
+
+
+def retry_waits(
+    *, base: float = 1.0, cap: float = 60.0, rng: t.Callable[[], float] = random.random
+) -> t.Generator[float, BaseException | None, None]:
+    """Backoff wait generator: LinkedIn's Retry-After when given, else full-jitter exponential.
+
+    `backoff` sends each exception into the generator, so the wait can honour the header of
+    the response that failed.
+    """
+    exc = yield 0.0
+    attempt = 0
+    while True:
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            wait = float(retry_after) + rng() * 0.1 * base
+        else:
+            wait = rng() * min(cap, base * 2**attempt)
+        attempt += 1
+        exc = yield wait
+
+
+class LinkedInClient:
+    """Talks to `{api_base_url}/rest/...` with the headers and policies LinkedIn requires."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: t.Callable[[float], None] = time.sleep,
+        clock: t.Callable[[], float] = time.monotonic,
+        dry_run_sink: t.Callable[[dict[str, t.Any]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = requests.Session()
+        self.auth = build_auth(settings)
+        self.session.auth = self.auth
+        self.sleep = sleep
+        self.pacer = RequestPacer(settings.requests_per_minute, clock=clock, sleep=sleep)
+        self.dry_run_sink = dry_run_sink
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def base_headers(self) -> dict[str, str]:
+        """Headers every versioned LinkedIn call carries (the token is added by `auth`)."""
+        return {
+            "LinkedIn-Version": self.settings.linkedin_version,
+            "X-Restli-Protocol-Version": "2.0.0",
+            "Content-Type": "application/json",
+        }
+
+    def send_events(self, events: t.Sequence[dict[str, t.Any]]) -> BatchResult:
+        """BATCH_CREATE EVENTS (at most 5,000); raise `BatchRejectedError` for indexed 4xx."""
+        if self.dry_run_sink is not None:
+            self._write_dry_run("POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
+                                {"elements": list(events)})
+            return BatchResult(accepted=0, rejected={}, dry_run=True)
+        response = self.request(
+            "POST", EVENTS_PATH, body={"elements": list(events)}, restli_method="BATCH_CREATE",
+            indexed_errors=True,
+        )
+        return _batch_result(response, len(events))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        body: t.Any = None,
+        restli_method: str | None = None,
+        indexed_errors: bool = False,
+    ) -> requests.Response:
+        """One logical call: paced, retried on 429/5xx/timeouts, refreshed once on 401."""
+        send = backoff.on_exception(
+            retry_waits,
+            errors.RetriableAPIError,
+            max_tries=self.settings.max_attempts,
+            max_time=self.settings.max_retry_seconds,
+            jitter=None,
+            on_backoff=self._log_retry,
+            on_giveup=self._log_giveup,
+            logger=None,
+        )(self._send_with_auth)
+        return send(method, path, query, body, restli_method, indexed_errors)
+
+    def _send_with_auth(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: t.Any,
+        restli_method: str | None,
+        indexed_errors: bool,
+    ) -> requests.Response:
+        """Send; on 401 with refresh credentials, renew the token and try once more.
+
+        LinkedIn sometimes calls a token it issued seconds ago revoked, so the retry after a
+        refresh waits briefly first.
+        """
+        response = self._send_once(method, path, query, body, restli_method)
+        if response.status_code == 401 and self.auth.can_refresh:
+            LOGGER.warning("LinkedIn answered 401 (%s); refreshing the access token",
+                           _error_code(response))
+            self.auth.force_refresh()
+            response = self._send_once(method, path, query, body, restli_method)
+            if response.status_code == 401:
+                self.sleep(self.settings.revoked_token_wait_seconds)
+                response = self._send_once(method, path, query, body, restli_method)
+        _raise_for_outcome(response, indexed_errors=indexed_errors,
+                           version=self.settings.linkedin_version)
+        return response
+
+    def _send_once(
+        self, method: str, path: str, query: str, body: t.Any, restli_method: str | None
+    ) -> requests.Response:
+        headers = dict(self.base_headers)
+        if restli_method:
+            headers["X-RestLi-Method"] = restli_method
+        url = self.settings.api_base_url + path + (f"?{query}" if query else "")
+        data = None if body is None else json.dumps(body, separators=(",", ":"))
+        self.pacer.wait_turn()
+        with self._count_lock:
+            self.request_count += 1
+        try:
+            return self.session.request(
+                method, url, data=data, headers=headers,
+                timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            )
+        except requests.Timeout as exc:
+            raise errors.RetriableAPIError(f"LinkedIn did not answer {method} {path} in time "
+                                           f"({type(exc).__name__})") from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise errors.RetriableAPIError(f"connection to LinkedIn failed during {method} "
+                                           f"{path} ({type(exc).__name__})") from None
+
+    def _write_dry_run(
+        self, method: str, path: str, extra_headers: dict[str, str], body: t.Any
+    ) -> None:
+        headers = {**self.base_headers, **extra_headers}  # never the Authorization header
+        assert self.dry_run_sink is not None
+        self.dry_run_sink({"method": method, "url": self.settings.api_base_url + path,
+                           "headers": headers, "body": body})
+
+    def _log_retry(self, details: dict[str, t.Any]) -> None:
+        exc = details.get("exception")
+        LOGGER.warning("LinkedIn call failed (%s); attempt %d, retrying in %.1f s",
+                       exc, details["tries"], details["wait"])
+
+    def _log_giveup(self, details: dict[str, t.Any]) -> None:
+        LOGGER.error("Giving up on LinkedIn after %d attempts in %.0f s: %s",
+                     details["tries"], details["elapsed"], details.get("exception"))
+
+
+def _batch_result(response: requests.Response, sent: int) -> BatchResult:
+    """Per-element statuses: a 200 can still carry element errors, so check each one."""
+    try:
+        elements = response.json().get("elements", [])
+    except ValueError:
+        raise errors.FatalAPIError("LinkedIn answered BATCH_CREATE with a body that is not "
+                                   "JSON", status=response.status_code) from None
+    if len(elements) != sent:
+        msg = f"LinkedIn answered {len(elements)} element statuses for {sent} events"
+        raise errors.FatalAPIError(msg, status=response.status_code)
+    rejected = {
+        index: sanitize(str(element.get("error") or f"element status {element.get('status')}"))
+        for index, element in enumerate(elements)
+        if int(element.get("status", 201)) >= 400
+    }
+    return BatchResult(accepted=sent - len(rejected), rejected=rejected)
+
+
+def _raise_for_outcome(response: requests.Response, *, indexed_errors: bool,
+                       version: str) -> None:
+    """Turn a non-2xx answer into the error class that tells the caller what to do."""
+    status = response.status_code
+    if status < 400:
+        return
+    message = _message(response)
+    if status in RETRIABLE_STATUSES:
+        if status == 429 and "DAY limit" in message:
+            raise errors.DailyQuotaError(
+                "LinkedIn's daily request quota for this token is used up; it resets at 00:00 "
+                "UTC. Re-run after that: STATE was not advanced past the unsent records.",
+                status=429)
+        raise errors.RetriableAPIError(f"LinkedIn answered {status}: {sanitize(message)}",
+                                       status=status, retry_after=_retry_after(response))
+    if status == 401:
+        raise errors.AuthenticationError(
+            f"LinkedIn rejected the access token (401 {_error_code(response)}). Set a valid "
+            "access_token, or client_id + client_secret + refresh_token so the target can "
+            "renew it.", status=401)
+    if status == 403:
+        raise errors.PermissionDeniedError(
+            f"LinkedIn answered 403: {sanitize(message)}. The token needs the scopes "
+            "rw_conversions and r_ads, its member needs an ACCOUNT_BILLING_ADMIN, "
+            "ACCOUNT_MANAGER, CAMPAIGN_MANAGER or CREATIVE_MANAGER role on the ad account, "
+            "and every conversion rule must belong to an account the member can reach.",
+            status=403)
+    if status == 426:
+        raise errors.VersionSunsetError(
+            f"LinkedIn no longer serves LinkedIn-Version {version} (426: {sanitize(message)}). "
+            "Set linkedin_version to an active YYYYMM version (each lives about a year).",
+            status=426)
+    if indexed_errors and status in (400, 422):
+        by_index = element_errors(message)
+        if by_index:
+            raise errors.BatchRejectedError(status, by_index)
+    raise errors.FatalAPIError(f"LinkedIn answered {status}: {sanitize(message)}", status=status)
+
+
+def element_errors(message: str) -> dict[int, str]:
+    """Element index → LinkedIn's reason, from `Index: N, ...` lines or `indices [..]` text."""
+    by_index: dict[int, list[str]] = collections.defaultdict(list)
+    for line in message.splitlines():
+        for pattern in _INDEX_PATTERNS:
+            for match in pattern.finditer(line):
+                by_index[int(match.group(1))].append(line.strip())
+        for match in _INDICES.finditer(line):
+            for index in match.group(1).split(","):
+                if index.strip():
+                    by_index[int(index)].append(line.strip())
+    return {index: "\n".join(dict.fromkeys(lines)) for index, lines in by_index.items()}
+
+
+def sanitize(message: str, limit: int = 500) -> str:
+    """LinkedIn's message without quoted values or address-like tokens, fit for a log line."""
+    text = _EMAIL_LIKE.sub("<redacted>", _QUOTED.sub('"…"', message))
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason or ""
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error_description") or body.get("code")
+                   or "")
+    return ""
+
+
+def _error_code(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return "no body"
+    if isinstance(body, dict):
+        return str(body.get("code") or body.get("serviceErrorCode") or "no code")
+    return "no code"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

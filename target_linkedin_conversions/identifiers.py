@@ -1,0 +1,93 @@
+"""Identifier normalisation and hashing, exactly as LinkedIn matches them.
+
+Pure functions: no config, no I/O. A function returns None for a value that counts as absent
+(None, empty, whitespace) and raises `ValueError` for a value that is present but unusable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import typing as t
+
+_SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+def text_or_none(value: t.Any) -> str | None:
+    """The value as stripped text, or None when it is absent or blank."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    text = text.strip()
+    return text or None
+
+
+def is_sha256_hex(value: str) -> bool:
+    """True for 64 hex characters in either case: a value that is already hashed."""
+    return bool(_SHA256_HEX.match(value))
+
+
+def sha256_hex(text: str) -> str:
+    """Lowercase hex SHA-256 of TEXT encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hashed_email(value: t.Any) -> str | None:
+    """SHA256_EMAIL value: strip, lowercase (Unicode-aware), hash; pass a hash through once.
+
+    An input that already is 64 hex characters is lowercased and never hashed again, so a
+    warehouse that stores hashes and one that stores addresses produce the same value.
+    """
+    text = text_or_none(value)
+    if text is None:
+        return None
+    if is_sha256_hex(text):
+        return text.lower()
+    return sha256_hex("".join(text.split()).lower())
+
+
+def prehashed_email(value: t.Any) -> str | None:
+    """A column that claims to hold SHA-256 emails: must be 64 hex characters."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    if not is_sha256_hex(text):
+        raise ValueError("sha256_email is not 64 hexadecimal characters")
+    return text.lower()
+
+
+def ipv4_address(value: t.Any) -> str | None:
+    """A PLAINTEXT_IP_ADDRESS value: LinkedIn only matches IPv4."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise ValueError("ip_address is not an IP address") from None
+    if address.version != 4:
+        raise ValueError("ip_address is IPv6; LinkedIn matches IPv4 only")
+    return str(address)
+
+
+def country_code(value: t.Any) -> str | None:
+    """ISO-3166 alpha-2, upper-cased."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    if not _COUNTRY.match(text):
+        raise ValueError("country_code is not a two-letter ISO-3166 code")
+    return text.upper()
+
+
+def currency_code(value: t.Any) -> str | None:
+    """ISO-4217 alpha-3, upper-cased."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    if not _CURRENCY.match(text):
+        raise ValueError("currency is not a three-letter ISO-4217 code")
+    return text.upper()

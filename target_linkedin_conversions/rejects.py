@@ -1,0 +1,65 @@
+"""The rejects output: one JSON line per record (or event) that will not reach LinkedIn.
+
+Written as rejects happen, not at the end, so a crash loses none; created readable by its
+owner only, because a reject carries the record as read (emails, names).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import threading
+import typing as t
+
+
+class RejectsWriter:
+    """Appends reject rows to PATH; thread-safe, since sinks may drain in parallel."""
+
+    def __init__(self, path: str, run_id: str) -> None:
+        self.path = path
+        self.run_id = run_id
+        self._file: t.TextIO | None = None
+        self._lock = threading.Lock()
+
+    def write(
+        self,
+        *,
+        stream: str | None,
+        reason: str,
+        message: str,
+        record: t.Any,
+        event: t.Any = None,
+    ) -> None:
+        """Append one reject row and flush it to disk."""
+        row = {
+            "rejected_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "run_id": self.run_id,
+            "stream": stream,
+            "reason": reason,
+            "message": message,
+            "record": record,
+            "event": event,
+        }
+        line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
+        with self._lock:
+            if self._file is None:
+                self._file = _open_private(self.path)
+            self._file.write(line)
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the file if a reject was ever written."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _open_private(path: str) -> t.TextIO:
+    """Open PATH for appending, creating it with mode 0600 (and its folder) when missing."""
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "a", encoding="utf-8")

@@ -1,0 +1,156 @@
+"""The Singer sink: stage mapped events per batch, send them, account for every record.
+
+Each record ends in exactly one of two places: accepted by LinkedIn, or written to the rejects
+output with a reason. `process_batch` raises on anything else, so the SDK emits no STATE past
+records that were not delivered.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.sinks import BatchSink
+
+from target_linkedin_conversions.errors import BatchRejectedError, ConfigError
+from target_linkedin_conversions.mapping import EventBuilder, Rejection
+from target_linkedin_conversions.settings import MAX_BATCH_SIZE
+from target_linkedin_conversions.validation import RecordValidator, SchemaViolation
+
+if t.TYPE_CHECKING:
+    from target_linkedin_conversions.target import TargetLinkedInConversions
+
+
+class _Staged(t.NamedTuple):
+    record: dict[str, t.Any]
+    event: dict[str, t.Any]
+
+
+class ConversionsSink(BatchSink):
+    """Sends one stream's records to `/rest/conversionEvents` in BATCH_CREATE calls."""
+
+    MAX_SIZE_DEFAULT = MAX_BATCH_SIZE
+
+    target: TargetLinkedInConversions
+
+    def __init__(self, target: TargetLinkedInConversions, *args: t.Any, **kwargs: t.Any) -> None:
+        self.target = target
+        super().__init__(target, *args, **kwargs)
+        self._staged: dict[str, list[_Staged]] = {}
+        self._record_validator = (
+            RecordValidator(self.schema) if self.config.get("validate_records", True) else None
+        )
+
+    @property
+    def max_size(self) -> int:
+        """`batch_size_rows`, never above LinkedIn's 5,000 events per BATCH_CREATE."""
+        return max(1, min(self.batch_size_rows or MAX_BATCH_SIZE, MAX_BATCH_SIZE))
+
+    def get_validator(self) -> None:
+        """None: records are validated in `process_record`, where a failure becomes a reject."""
+        return
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
+        """Leave timestamps as read: the mapping parses the one field it needs, once.
+
+        The SDK's version parses every date-time field of every record and aborts the run on
+        a bad value. This overrides a private hook of singer-sdk 0.54 (pinned ~=0.54.9 and
+        covered by tests).
+        """
+
+    def setup(self) -> None:
+        """Resolve the stream's settings and refuse to start a stream that has no rule."""
+        stream = self.target.settings.for_stream(self.stream_name)
+        if stream.conversion_rule is None and not stream.rule_field:
+            msg = (
+                f"Stream '{self.stream_name}' has no conversion rule: set conversion_rule_id, "
+                f"or streams.{self.stream_name}.conversion_rule_id / rule_field + rule_map."
+            )
+            raise ConfigError(msg)
+        self.builder = EventBuilder(
+            stream,
+            key_properties=self.key_properties,
+            max_clock_skew_ms=self.target.settings.max_clock_skew_seconds * 1000,
+        )
+        if not self.key_properties and "event_id" not in stream.field_mapping:
+            self.logger.warning(
+                "Stream '%s' has no key properties and no mapped event_id: events carry no "
+                "eventId, so a re-run of the same rows is counted twice by LinkedIn.",
+                self.stream_name,
+            )
+
+    def start_batch(self, context: dict) -> None:
+        """Stage events on the sink, not in CONTEXT: the SDK logs the context at DEBUG."""
+        self._staged[context["batch_id"]] = []
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Validate and map RECORD; stage its events or write its reject."""
+        stats = self.target.stats
+        stats.add(records_read=1)
+        if self._record_validator is not None:
+            try:
+                self._record_validator.validate(record)
+            except SchemaViolation as exc:
+                self._reject(record, "schema_violation", str(exc))
+                return
+        outcome = self.builder.build(record)
+        if isinstance(outcome, Rejection):
+            self._reject(record, outcome.reason, outcome.message, outcome.event)
+            return
+        if outcome.dropped:
+            stats.drop(outcome.dropped)
+        stats.add(events_built=len(outcome.events))
+        staged = self._staged[context["batch_id"]]
+        staged.extend(_Staged(record, event) for event in outcome.events)
+
+    def process_batch(self, context: dict) -> None:
+        """Send the batch's events in chunks of at most 5,000 (fan-out can exceed a batch)."""
+        staged = self._staged.pop(context["batch_id"], [])
+        for start in range(0, len(staged), MAX_BATCH_SIZE):
+            self._deliver(staged[start:start + MAX_BATCH_SIZE])
+
+    def _deliver(self, chunk: list[_Staged]) -> None:
+        """Send CHUNK; reject the elements LinkedIn names and resend the others, never as-is.
+
+        Each resend holds strictly fewer elements than the last, so this ends. An error that
+        names no element propagates and stops the run before STATE moves.
+        """
+        stats = self.target.stats
+        client = self.target.client
+        while chunk:
+            try:
+                result = client.send_events([item.event for item in chunk])
+            except BatchRejectedError as exc:
+                stats.add(events_sent=len(chunk))
+                named = {i: m for i, m in exc.by_index.items() if 0 <= i < len(chunk)}
+                if not named:
+                    raise
+                self.logger.warning(
+                    "LinkedIn refused %d of %d events by index (status %d); rejecting those "
+                    "and resending the other %d", len(named), len(chunk), exc.status,
+                    len(chunk) - len(named))
+                for index, message in named.items():
+                    self._reject_event(chunk[index], message)
+                chunk = [item for i, item in enumerate(chunk) if i not in named]
+                continue
+            if result.dry_run:
+                stats.add(events_dry_run=len(chunk))
+                return
+            stats.add(events_sent=len(chunk))
+            for index, message in result.rejected.items():
+                self._reject_event(chunk[index], message)
+            stats.add(events_accepted=result.accepted)
+            return
+
+    def _reject(self, record: dict, reason: str, message: str,
+                event: dict | None = None) -> None:
+        self.target.stats.reject(reason)
+        self.target.rejects.write(stream=self.stream_name, reason=reason, message=message,
+                                  record=record, event=event)
+
+    def _reject_event(self, item: _Staged, message: str) -> None:
+        self._reject(item.record, "linkedin_rejected", message, item.event)
+
+    def clean_up(self) -> None:
+        """Nothing staged may survive the end of the run."""
+        self._staged.clear()
+        super().clean_up()
