@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 _STRUCTURE = "(),:"
 _LIST_OPEN = "List("
 
-Value = t.Union[str, list["Value"], dict[str, "Value"]]
+Value = str | list["Value"] | dict[str, "Value"]
 
 
 class RestliSyntaxError(ValueError):

@@ -36,7 +36,7 @@ _ACCOUNTS: tuple[tuple[int, str, str, str, bool, str | None], ...] = (
     (PARTNER_ACCOUNT_ID, "Acme Partner Program", "EUR", "ACTIVE", False, "CAMPAIGN_MANAGER"),
     (CANCELED_ACCOUNT_ID, "Acme Analytics (legacy USD)", "USD", "CANCELED", False,
      "ACCOUNT_MANAGER"),
-    (TEST_ACCOUNT_ID, "Acme Analytics – API test account", "EUR", "ACTIVE", True, "VIEWER"),
+    (TEST_ACCOUNT_ID, "Acme Analytics - API test account", "EUR", "ACTIVE", True, "VIEWER"),
     (FOREIGN_ACCOUNT_ID, "Globex Corporation", "USD", "ACTIVE", False, None),
 )
 
@@ -101,7 +101,7 @@ def _stamps(created: int, modified: int) -> dict[str, t.Any]:
 
 def seed_ads(world: World) -> None:
     """Add the realistic ad-account structure and the extra rules to WORLD (deterministic)."""
-    rng = random.Random(_SEED)
+    rng = random.Random(_SEED)  # noqa: S311 - reproducible fake data, not security
     with world.lock:
         _seed_accounts(world)
         groups = _seed_groups(world, rng)
@@ -152,7 +152,7 @@ def _seed_groups(world: World, rng: random.Random) -> dict[int, list[int]]:
             start = _BASE_MS + rng.randrange(0, 300) * _DAY_MS
             world.campaign_groups[group_id] = {
                 "id": group_id,
-                "name": f"{rng.choice(_PRODUCTS)} FY26 – {status.title()} group",
+                "name": f"{rng.choice(_PRODUCTS)} FY26 - {status.title()} group",
                 "account": account_urn(account_id),
                 "status": status,
                 "runSchedule": {"start": start},
@@ -188,7 +188,7 @@ def _campaign(rng: random.Random, campaign_id: int, account: dict[str, t.Any], g
     cost_type = "CPC" if objective in ("WEBSITE_CONVERSION", "WEBSITE_VISIT") else "CPM"
     return {
         "id": campaign_id,
-        "name": f"{rng.choice(_PRODUCTS)} – {rng.choice(_AUDIENCES)} – {campaign_id % 10000:04d}",
+        "name": f"{rng.choice(_PRODUCTS)} - {rng.choice(_AUDIENCES)} - {campaign_id % 10000:04d}",
         "account": account_urn(account["id"]),
         "campaignGroup": f"urn:li:sponsoredCampaignGroup:{group_id}",
         "status": status,
@@ -251,12 +251,12 @@ def _rule(rng: random.Random, rule_id: int, number: int) -> dict[str, t.Any]:
     """One seeded rule in the full read shape (same keys as the core's rules)."""
     rule_type = _RULE_TYPES[number % len(_RULE_TYPES)]
     method = "CONVERSIONS_API"
-    name = f"Warehouse – {rule_type.replace('_', ' ').capitalize()} {number:03d}"
+    name = f"Warehouse - {rule_type.replace('_', ' ').capitalize()} {number:03d}"
     if number % 10 == 0:
         method = ("INSIGHT_TAG_JAVASCRIPT_EVENT" if number % 20 == 0
                   else "INSIGHT_TAG_URL_MATCH_RULES")
         rule_type = "KEY_PAGE_VIEW"
-        name = f"Website – Key page {number:03d}"
+        name = f"Website - Key page {number:03d}"
     long_window = rule_type in _LONG_WINDOW_TYPES and number % 4 == 0
     created = _BASE_MS + rng.randrange(0, 420) * _DAY_MS
     rule: dict[str, t.Any] = {
