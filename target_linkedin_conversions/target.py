@@ -86,6 +86,7 @@ class TargetLinkedInConversions(Target):
 
     def _reject_malformed_line(self, line: str) -> None:
         self.logger.warning("An input line is not valid JSON; written to the rejects output")
+        self.stats.add(records_read=1)
         self.stats.reject("malformed_message")
         self.rejects.write(stream=None, reason="malformed_message",
                            message="input line is not valid JSON", record={"line": line})

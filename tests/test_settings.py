@@ -1,0 +1,57 @@
+"""Config errors: caught at start-up, each naming the setting to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from target_linkedin_conversions.errors import ConfigError
+from target_linkedin_conversions.settings import Settings
+
+
+def errors_of(config: dict) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_config(config)
+    return info.value.errors
+
+
+def test_rule_ids_accept_bare_ids_and_full_urns_only() -> None:
+    ok = Settings.from_config({"access_token": "t",
+                               "conversion_rule_id": "urn:lla:llaPartnerConversion:7"})
+    assert ok.conversion_rule == "urn:lla:llaPartnerConversion:7"
+    assert Settings.from_config({"access_token": "t", "conversion_rule_id": 7}).conversion_rule \
+        == "urn:lla:llaPartnerConversion:7"
+    assert errors_of({"access_token": "t", "conversion_rule_id": "urn:li:conversion:7"}) == [
+        "conversion_rule_id must be a numeric rule id or urn:lla:llaPartnerConversion:N; "
+        "got 'urn:li:conversion:7'"]
+
+
+def test_version_must_be_yyyymm() -> None:
+    assert errors_of({"access_token": "t", "linkedin_version": "2026-09"}) == [
+        "linkedin_version must be YYYYMM (for example 202609); got '2026-09'"]
+
+
+def test_auth_needs_a_token_or_the_whole_refresh_triple() -> None:
+    assert errors_of({}) == ["set access_token, or client_id + client_secret + refresh_token"]
+    assert errors_of({"client_id": "c", "refresh_token": "r"}) == [
+        "refresh-token authentication also needs: client_secret"]
+    assert Settings.from_config({"dry_run": True}).access_token is None
+
+
+def test_stream_settings_are_checked_together() -> None:
+    assert errors_of({"access_token": "t", "ad_account_id": "acme", "streams": {
+        "s": {"rule_map": {"a": "x"}, "default_currency": "euro"}}}) == [
+        "ad_account_id must be a number or urn:li:sponsoredAccount:N; got 'acme'",
+        "streams.s.rule_map needs streams.s.rule_field (the column to look up)",
+        "streams.s.rule_map['a'] must be a numeric rule id or urn:lla:llaPartnerConversion:N; "
+        "got 'x'",
+        "streams.s.default_currency must be a 3-letter ISO-4217 code",
+    ]
+
+
+def test_global_rule_applies_only_to_streams_without_their_own_routing() -> None:
+    settings = Settings.from_config({"access_token": "t", "conversion_rule_id": "1", "streams": {
+        "own": {"conversion_rule_id": "2"}, "routed": {"rule_field": "k", "rule_map": {"a": 3}}}})
+    assert settings.for_stream("other").conversion_rule == "urn:lla:llaPartnerConversion:1"
+    assert settings.for_stream("own").conversion_rule == "urn:lla:llaPartnerConversion:2"
+    assert settings.for_stream("routed").conversion_rule is None
+    assert settings.for_stream("routed").rule_map == {"a": ("urn:lla:llaPartnerConversion:3",)}
