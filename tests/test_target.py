@@ -1,0 +1,158 @@
+"""The target end to end, in-process, against the local emulator: exact requests and outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import stat
+
+import pytest
+
+from target_linkedin_conversions.mapping import derived_event_id
+from tests.helpers import base_config, leads, now_ms, read_rejects, run_target
+
+JANE = "jane.doe@example.com"
+JANE_SHA = hashlib.sha256(JANE.encode()).hexdigest()
+RULE = "urn:lla:llaPartnerConversion:104001"
+
+
+def test_one_record_becomes_one_exact_batch_create(linkedin_emulator, tmp_path, capsys) -> None:
+    at = now_ms(5)
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads([{"id": 7, "email": JANE, "conversion_happened_at": at,
+                             "amount": "49.90", "currency": "eur"}],
+                           final_state={"bookmarks": {"leads": 7}}), capsys)
+    assert run.error is None
+    (request,) = linkedin_emulator.requests
+    assert (request.method, request.path, request.status) == ("POST", "/rest/conversionEvents", 200)
+    assert request.headers["authorization"] == "Bearer test-token"
+    assert request.headers["linkedin-version"] == "202609"
+    assert request.headers["x-restli-protocol-version"] == "2.0.0"
+    assert request.headers["x-restli-method"] == "BATCH_CREATE"
+    assert request.headers["content-type"] == "application/json"
+    assert request.json == {"elements": [{
+        "conversion": RULE,
+        "conversionHappenedAt": at,
+        "conversionValue": {"currencyCode": "EUR", "amount": "49.90"},
+        "eventId": derived_event_id("leads", [7], RULE),
+        "user": {"userIds": [{"idType": "SHA256_EMAIL", "idValue": JANE_SHA}]},
+    }]}
+    assert linkedin_emulator.accepted_events == request.json["elements"]
+    assert run.states == [{"bookmarks": {"leads": 7}}]
+
+
+def test_batches_never_exceed_5000_events(linkedin_emulator, tmp_path, capsys) -> None:
+    rows = [{"id": i, "email": f"user{i}@example.com", "conversion_happened_at": now_ms()}
+            for i in range(12_001)]
+    config = base_config(linkedin_emulator.url, tmp_path, batch_size_rows=20_000)
+    run = run_target(config, leads(rows), capsys)
+    assert run.error is None
+    sizes = [len(r.json["elements"]) for r in linkedin_emulator.requests]
+    assert sizes == [5000, 5000, 2001]
+    assert len(linkedin_emulator.accepted_events) == 12_001
+
+
+def test_batch_size_rows_below_the_cap_is_honoured(linkedin_emulator, tmp_path, capsys) -> None:
+    rows = [{"id": i, "email": JANE, "conversion_happened_at": now_ms()} for i in range(5)]
+    run_target(base_config(linkedin_emulator.url, tmp_path, batch_size_rows=2), leads(rows),
+               capsys)
+    assert [len(r.json["elements"]) for r in linkedin_emulator.requests] == [2, 2, 1]
+
+
+def test_dry_run_sends_nothing_and_writes_the_requests(linkedin_emulator, tmp_path,
+                                                       capsys) -> None:
+    at = now_ms()
+    config = base_config(linkedin_emulator.url, tmp_path, dry_run=True)
+    run = run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": at}],
+                                   final_state={"bookmarks": {"leads": 1}}), capsys)
+    assert run.error is None
+    assert linkedin_emulator.requests == []
+    lines = (tmp_path / "dry_run.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{
+        "method": "POST",
+        "url": linkedin_emulator.url + "/rest/conversionEvents",
+        "headers": {"LinkedIn-Version": "202609", "X-Restli-Protocol-Version": "2.0.0",
+                    "Content-Type": "application/json", "X-RestLi-Method": "BATCH_CREATE"},
+        "body": {"elements": [{
+            "conversion": RULE, "conversionHappenedAt": at,
+            "eventId": derived_event_id("leads", [1], RULE),
+            "user": {"userIds": [{"idType": "SHA256_EMAIL", "idValue": JANE_SHA}]}}]},
+    }]
+    assert "test-token" not in (tmp_path / "dry_run.jsonl").read_text()
+
+
+def test_rejects_are_written_privately_with_reason_record_and_event(linkedin_emulator, tmp_path,
+                                                                    capsys) -> None:
+    rows = [
+        {"id": 1, "email": "  ", "conversion_happened_at": now_ms()},
+        {"id": 2, "email": JANE, "conversion_happened_at": now_ms(24 * 91)},
+        {"id": 3, "email": JANE, "conversion_happened_at": now_ms()},
+    ]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads(rows) + ["{not json"], capsys)
+    assert run.error is None
+    rejects = read_rejects(tmp_path)
+    assert [(r["stream"], r["reason"]) for r in rejects] == [
+        ("leads", "no_identifier"), ("leads", "conversion_time_too_old"),
+        (None, "malformed_message")]
+    assert rejects[0]["record"] == rows[0]
+    assert rejects[0]["event"]["user"] == {"userIds": []}
+    assert rejects[2]["record"] == {"line": "{not json\n"}
+    mode = stat.S_IMODE(os.stat(tmp_path / "rejects.jsonl").st_mode)
+    assert mode == 0o600
+    assert len(linkedin_emulator.accepted_events) == 1
+
+
+def test_summary_line_counts_everything(linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    rows = [{"id": i, "email": JANE if i % 2 else "", "conversion_happened_at": now_ms()}
+            for i in range(6)]
+    run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows), capsys)
+    (summary,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run ")]
+    assert summary.startswith(
+        "Run succeeded: 6 records read, 3 events built, 3 sent, 3 accepted, "
+        "3 rejected (no_identifier=3), 1 requests, ")
+    assert summary.endswith(f"rejects in {tmp_path / 'rejects.jsonl'}")
+
+
+def test_an_unhandled_api_error_stops_the_run_and_emits_no_state(linkedin_emulator, tmp_path,
+                                                                 capsys) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path, conversion_rule_id="999999")
+    run = run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": now_ms()}],
+                                   final_state={"bookmarks": {"leads": 1}}), capsys)
+    assert run.error is not None
+    assert "403" in str(run.error) and "rw_conversions" in str(run.error)
+    assert run.states == []
+
+
+def test_stream_without_any_rule_is_a_config_error(linkedin_emulator, tmp_path, capsys) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path)
+    del config["conversion_rule_id"]
+    run = run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": now_ms()}]),
+                     capsys)
+    assert "Stream 'leads' has no conversion rule" in str(run.error)
+    assert linkedin_emulator.requests == []
+
+
+def test_no_token_email_or_name_in_logs_at_debug(linkedin_emulator, tmp_path, capsys,
+                                                 caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    rows = [{"id": 1, "email": JANE, "first_name": "Zelda", "last_name": "Quixote",
+             "conversion_happened_at": now_ms()},
+            {"id": "bad", "email": "second.person@example.org", "conversion_happened_at": 1}]
+    run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows) + ['{"email": "x@y'],
+               capsys)
+    text = "\n".join(r.getMessage() for r in caplog.records) + capsys.readouterr().err
+    for secret in ("test-token", JANE, "Zelda", "Quixote", "second.person", "x@y"):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("value", ["2026-13-45", "soon"])
+def test_bad_time_strings_are_rejects_not_crashes(linkedin_emulator, tmp_path, capsys,
+                                                  value) -> None:
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads([{"id": 1, "email": JANE, "conversion_happened_at": value}]), capsys)
+    assert run.error is None
+    assert [r["reason"] for r in read_rejects(tmp_path)] == ["invalid_conversion_time"]
