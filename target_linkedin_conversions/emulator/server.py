@@ -433,7 +433,7 @@ class Emulator:
         server = _Server((self.host, self._port), _Handler)
         server.emulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
                                         name="linkedin-emulator", daemon=True)
         self._thread.start()
         logger.debug("Emulator listening on %s", self.url)
