@@ -8,10 +8,10 @@ import pytest
 
 from target_linkedin_conversions.emulator import Emulator
 
-EMULATOR_TOKEN = "test-token"  # noqa: S105 - fake credentials of the fake server
-EMULATOR_REFRESH_TOKEN = "test-refresh-token"  # noqa: S105
+EMULATOR_TOKEN = "test-token"
+EMULATOR_REFRESH_TOKEN = "test-refresh-token"
 EMULATOR_CLIENT_ID = "test-client"
-EMULATOR_CLIENT_SECRET = "test-secret"  # noqa: S105
+EMULATOR_CLIENT_SECRET = "test-secret"
 
 
 @pytest.fixture

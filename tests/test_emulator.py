@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - LinkedIn rule names use an en dash; these are the exact seeded names.
 """The LinkedIn emulator against its contract: exact statuses, bodies and headers.
 
 These tests talk plain `requests` to a started emulator and never import product code: the

@@ -80,7 +80,9 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     except OSError as exc:
         logger.error("Cannot listen on %s:%s: %s", args.host, args.port, exc)
         return 1
-    print(emulator.port if args.print_port else f"listening on {emulator.url}", flush=True)
+    # The one stdout line is the interface to a parent process, not a log line.
+    ready = str(emulator.port) if args.print_port else f"listening on {emulator.url}"
+    print(ready, flush=True)  # noqa: T201
 
     while not stopping.wait(0.5):
         pass

@@ -46,6 +46,7 @@ HASHED_NAME_FIELDS = ("hashedFirstName", "hashedLastName")
 REQUIRED = "field is required but not found"
 UNRECOGNIZED = "unrecognized field found but not allowed"
 BAD_URN = "Invalid Urn format. Invalid prefix."
+HASH_REASON = "value must be 64 lowercase hexadecimal characters"
 
 TIME_MESSAGE = "Conversion time should be within 90 days and not exceed current time"
 METHOD_MESSAGE = "Conversion's method should be CONVERSIONS_API"
@@ -135,7 +136,7 @@ def _check_user_id(entry: t.Any, path: str, problems: Problems) -> None:
         problems.append((f"{path}/idValue", "value must not be an empty string"))
     elif id_type in HASHED_ID_TYPES and not HEX64.fullmatch(value):
         problems.append((f"{path}/idValue",
-                         f"{id_type} value must be 64 lowercase hexadecimal characters"))
+                         f"{id_type} {HASH_REASON}"))
 
 
 def _check_user_ids(value: t.Any, problems: Problems) -> None:
@@ -158,12 +159,12 @@ def _check_user_info(value: t.Any, version: int, problems: Problems) -> None:
     for name in allowed:
         if name in value:
             _is_string(value[name], f"{path}/{name}", problems)
-    for plain, hashed in zip(("firstName", "lastName"), HASHED_NAME_FIELDS):
+    for plain, hashed in zip(("firstName", "lastName"), HASHED_NAME_FIELDS, strict=False):
         if plain not in value and not (hashed_allowed and hashed in value):
             problems.append((f"{path}/{plain}", REQUIRED))
         hashed_value = value.get(hashed)
         if hashed_allowed and isinstance(hashed_value, str) and not HEX64.fullmatch(hashed_value):
-            problems.append((f"{path}/{hashed}", "value must be 64 lowercase hexadecimal characters"))
+            problems.append((f"{path}/{hashed}", HASH_REASON))
 
 
 def _check_external_ids(value: t.Any, problems: Problems) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - LinkedIn rule names use an en dash; these are the exact seeded names.
 """The default world: active API versions, the sample ad accounts and their conversion rules.
 
 The ids and names here are the ones the sample job and the tests refer to; change them only

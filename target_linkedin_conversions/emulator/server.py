@@ -22,7 +22,13 @@ from urllib.parse import parse_qsl
 # Imported for their side effect: each module registers its routes with routing.route().
 from target_linkedin_conversions.emulator import ads, events, oauth, rules  # noqa: F401
 from target_linkedin_conversions.emulator.faults import Faults, FaultStep
-from target_linkedin_conversions.emulator.routing import ROUTES, Request, Response, error, find_route
+from target_linkedin_conversions.emulator.routing import (
+    ROUTES,
+    Request,
+    Response,
+    error,
+    find_route,
+)
 from target_linkedin_conversions.emulator.seed import default_world
 
 if t.TYPE_CHECKING:
@@ -229,7 +235,7 @@ def control(emulator: Emulator, method: str, path: str, body: bytes) -> Response
 # -- HTTP plumbing -------------------------------------------------------------------------------
 
 
-class _BadRequestBody(Exception):
+class _BadRequestBodyError(Exception):
     """The request body could not be read; the connection cannot be reused."""
 
 
@@ -241,22 +247,22 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 120  # idle keep-alive connections release their thread eventually
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle()
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: t.Any) -> None:
         """Silence http.server's own lines: they include query strings; we log our own."""
 
     def _read_body(self) -> bytes:
@@ -266,9 +272,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError as exc:
-            raise _BadRequestBody("invalid Content-Length") from exc
+            raise _BadRequestBodyError("invalid Content-Length") from exc
         if not 0 <= length <= MAX_BODY_BYTES:
-            raise _BadRequestBody("Content-Length out of range")
+            raise _BadRequestBodyError("Content-Length out of range")
         return self.rfile.read(length)
 
     def _read_chunked(self) -> bytes:
@@ -279,14 +285,14 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 size = int(self.rfile.readline().split(b";")[0].strip(), 16)
             except ValueError as exc:
-                raise _BadRequestBody("invalid chunk size") from exc
+                raise _BadRequestBodyError("invalid chunk size") from exc
             if size == 0:
                 while self.rfile.readline().strip():
                     pass
                 return b"".join(chunks)
             total += size
             if total > MAX_BODY_BYTES:
-                raise _BadRequestBody("body too large")
+                raise _BadRequestBodyError("body too large")
             chunks.append(self.rfile.read(size))
             self.rfile.readline()
 
@@ -299,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             body = self._read_body()
-        except _BadRequestBody as exc:
+        except _BadRequestBodyError as exc:
             self.close_connection = True
             self._send(error(400, f"Unreadable request body: {exc}"), close=True)
             self._log(method, path, 400, started)
