@@ -378,3 +378,29 @@ def test_creatives_with_a_decoded_list_are_rejected(linkedin_emulator: Emulator)
                                       "&campaigns=List(urn:li:sponsoredCampaign:310000001)")
     assert response.status_code == 400
     assert "Invalid Rest.li 2.0 value for campaigns" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    (f"/rest/adAccounts/{SAMPLE}/adCampaigns/310000001", 200),
+    (f"/rest/adAccounts/{SAMPLE}/adCampaignGroups/610000001", 200),
+    (f"/rest/adAccounts/{PARTNER}/adCampaigns/310000001", 404),
+    (f"/rest/adAccounts/{SAMPLE}/adCampaigns/1", 404),
+    (f"/rest/adAccounts/{FOREIGN}/adCampaigns/350000001", 403),
+])
+def test_get_one_campaign_or_group(linkedin_emulator: Emulator, path: str, status: int) -> None:
+    response = get(linkedin_emulator, path)
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["id"] == int(path.rsplit("/", 1)[1])
+
+
+def test_tunnelled_search_is_decoded_like_a_query(linkedin_emulator: Emulator) -> None:
+    response = requests.post(
+        f"{linkedin_emulator.url}/rest/adAccounts/{SAMPLE}/adCampaigns",
+        data="q=search&search=(status:(values:List(DRAFT)))&pageSize=1000",
+        headers={**HEADERS, "X-HTTP-Method-Override": "GET",
+                 "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    assert len(response.json()["elements"]) == 34

@@ -372,3 +372,31 @@ def find_creatives(world: World, req: Request) -> Response:
         keyed = [(key, dict(entity)) for key, entity in world.creatives.items()
                  if entity["account"] == urn and keep(entity)]
     return Response(200, cursor_page(keyed, raw))
+
+
+def _child(world: World, req: Request, table: str, what: str) -> Response:
+    """One campaign group or campaign of one account; 404 when it is not in that account."""
+    account_id = parse_account_id(req.path_params["account_id"])
+    raw_id = req.path_params["entity_id"]
+    with world.lock:
+        check_account(world, account_id)
+        entity = getattr(world, table).get(int(raw_id)) if raw_id.isdigit() else None
+        if entity is None or entity["account"] != account_urn(account_id):
+            raise ApiError(error(404, f"{what} {restli.scalar(raw_id)} does not exist in ad "
+                                      f"account {account_id}", code="NOT_FOUND"))
+        entity = dict(entity)
+    return Response(200, project(entity, params(req)))
+
+
+@route("GET", r"/rest/adAccounts/(?P<account_id>[^/]+)/adCampaignGroups/(?P<entity_id>[^/]+)")
+@guarded
+def get_campaign_group(world: World, req: Request) -> Response:
+    """One campaign group by id."""
+    return _child(world, req, "campaign_groups", "Campaign group")
+
+
+@route("GET", r"/rest/adAccounts/(?P<account_id>[^/]+)/adCampaigns/(?P<entity_id>[^/]+)")
+@guarded
+def get_campaign(world: World, req: Request) -> Response:
+    """One campaign by id."""
+    return _child(world, req, "campaigns", "Campaign")
