@@ -15,7 +15,7 @@ from singer_sdk.authenticators import BearerTokenAuthenticator, OAuthAuthenticat
 from target_linkedin_conversions.errors import AuthenticationError
 
 if t.TYPE_CHECKING:
-    from target_linkedin_conversions.settings import Settings
+    from target_linkedin_conversions.settings import Connection
 
 LOGGER = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _status_of(exc: BaseException) -> str:
     return text[text.find("status=") + 7:].rstrip(")") if "status=" in text else "an error"
 
 
-def build_auth(settings: Settings) -> StaticTokenAuth | RefreshTokenAuth:
+def build_auth(settings: Connection) -> StaticTokenAuth | RefreshTokenAuth:
     """The authenticator the settings ask for; a refresh token wins over a fixed token."""
     if settings.refresh_token and settings.client_id and settings.client_secret:
         return RefreshTokenAuth(

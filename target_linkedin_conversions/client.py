@@ -23,7 +23,7 @@ from target_linkedin_conversions import errors
 from target_linkedin_conversions.auth import build_auth
 
 if t.TYPE_CHECKING:
-    from target_linkedin_conversions.settings import Settings
+    from target_linkedin_conversions.settings import Connection
 
 LOGGER = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class LinkedInClient:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: Connection,
         *,
         sleep: t.Callable[[float], None] = time.sleep,
         clock: t.Callable[[], float] = time.monotonic,

@@ -78,7 +78,7 @@ _STREAM_SETTINGS = th.ObjectType(
     additional_properties=False,
 )
 
-CONFIG_SCHEMA = th.PropertiesList(
+CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
     th.Property(
         "access_token",
         th.StringType,
@@ -116,6 +116,42 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Marketing API version sent as `LinkedIn-Version` (YYYYMM). Versions are "
         "sunset about a year after release; LinkedIn then answers 426.",
     ),
+    th.Property(
+        "requests_per_minute",
+        th.IntegerType,
+        default=600,
+        description="Client-side pacing: at most this many requests in any minute (LinkedIn's "
+        "quota is 600 per token).",
+    ),
+    th.Property(
+        "max_attempts",
+        th.IntegerType,
+        default=6,
+        description="Tries per request on 429, 5xx, timeouts and dropped connections.",
+    ),
+    th.Property(
+        "max_retry_seconds",
+        th.IntegerType,
+        default=600,
+        description="Give up retrying one request after this many seconds in total.",
+    ),
+    th.Property(
+        "connect_timeout",
+        th.IntegerType,
+        default=10,
+        description="Seconds to wait for a connection to LinkedIn.",
+    ),
+    th.Property(
+        "read_timeout",
+        th.IntegerType,
+        default=60,
+        description="Seconds to wait for LinkedIn's answer to one request.",
+    ),
+)
+"""Settings of the connection to LinkedIn, shared by the target and the companion tap."""
+
+CONFIG_SCHEMA = th.PropertiesList(
+    *CONNECTION_PROPERTIES,
     th.Property(
         "ad_account_id",
         th.StringType,
@@ -167,37 +203,6 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="A conversion time up to this far in the future is sent as 'now'; later "
         "ones are rejected.",
     ),
-    th.Property(
-        "requests_per_minute",
-        th.IntegerType,
-        default=600,
-        description="Client-side pacing: at most this many requests in any minute (LinkedIn's "
-        "quota is 600 per token).",
-    ),
-    th.Property(
-        "max_attempts",
-        th.IntegerType,
-        default=6,
-        description="Tries per request on 429, 5xx, timeouts and dropped connections.",
-    ),
-    th.Property(
-        "max_retry_seconds",
-        th.IntegerType,
-        default=600,
-        description="Give up retrying one request after this many seconds in total.",
-    ),
-    th.Property(
-        "connect_timeout",
-        th.IntegerType,
-        default=10,
-        description="Seconds to wait for a connection to LinkedIn.",
-    ),
-    th.Property(
-        "read_timeout",
-        th.IntegerType,
-        default=60,
-        description="Seconds to wait for LinkedIn's answer to one request.",
-    ),
 ).to_dict()
 
 
@@ -218,49 +223,35 @@ class StreamSettings:
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
-    """Typed view of the config, checked across fields at start-up."""
+class Connection:
+    """How to reach LinkedIn: credentials, base URL, version, timeouts, retry and pacing."""
 
     access_token: str | None
     client_id: str | None
     client_secret: str | None
     refresh_token: str | None
-    oauth_token_url: str
-    api_base_url: str
-    linkedin_version: str
-    ad_account_urn: str | None
-    conversion_rule: str | None
-    field_mapping: dict[str, str]
-    streams: dict[str, dict[str, t.Any]]
-    dry_run: bool
-    dry_run_path: str
-    rejects_path: str
-    max_clock_skew_seconds: int
-    connect_timeout: float
-    read_timeout: float
+    oauth_token_url: str = DEFAULT_OAUTH_TOKEN_URL
+    api_base_url: str = DEFAULT_API_BASE_URL
+    linkedin_version: str = DEFAULT_LINKEDIN_VERSION
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
     requests_per_minute: int = 600
     max_attempts: int = 6
-    max_retry_seconds: float = 600
+    max_retry_seconds: float = 600.0
     revoked_token_wait_seconds: float = 5.0
 
     @classmethod
-    def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
-        """Build and cross-check the settings; raise `ConfigError` naming every problem."""
-        errors: list[str] = []
+    def from_config(
+        cls, config: t.Mapping[str, t.Any], errors: list[str], *, token_required: bool = True
+    ) -> Connection:
+        """Read the connection settings, appending every problem to ERRORS."""
         version = str(config.get("linkedin_version") or DEFAULT_LINKEDIN_VERSION)
         if not _VERSION_RE.match(version):
             errors.append(
                 f"linkedin_version must be YYYYMM (for example {DEFAULT_LINKEDIN_VERSION}); "
                 f"got {version!r}"
             )
-        errors.extend(_auth_errors(config))
-        rule = _rule_urn_or_error(config.get("conversion_rule_id"), "conversion_rule_id", errors)
-        account = _account_urn_or_error(config.get("ad_account_id"), errors)
-        streams = dict(config.get("streams") or {})
-        for name, raw in streams.items():
-            _check_stream(name, raw or {}, errors)
-        if errors:
-            raise ConfigError(*errors)
+        errors.extend(_auth_errors(config, token_required=token_required))
         return cls(
             access_token=config.get("access_token") or None,
             client_id=config.get("client_id") or None,
@@ -269,6 +260,43 @@ class Settings:
             oauth_token_url=config.get("oauth_token_url") or DEFAULT_OAUTH_TOKEN_URL,
             api_base_url=(config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/"),
             linkedin_version=version,
+            connect_timeout=float(config.get("connect_timeout") or 10),
+            read_timeout=float(config.get("read_timeout") or 60),
+            requests_per_minute=int(config.get("requests_per_minute", 600)),
+            max_attempts=max(1, int(config.get("max_attempts") or 6)),
+            max_retry_seconds=float(config.get("max_retry_seconds") or 600),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Typed view of the target's config, checked across fields at start-up."""
+
+    connection: Connection
+    ad_account_urn: str | None
+    conversion_rule: str | None
+    field_mapping: dict[str, str]
+    streams: dict[str, dict[str, t.Any]]
+    dry_run: bool
+    dry_run_path: str
+    rejects_path: str
+    max_clock_skew_seconds: int
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
+        """Build and cross-check the settings; raise `ConfigError` naming every problem."""
+        errors: list[str] = []
+        connection = Connection.from_config(config, errors,
+                                            token_required=not config.get("dry_run"))
+        rule = _rule_urn_or_error(config.get("conversion_rule_id"), "conversion_rule_id", errors)
+        account = _account_urn_or_error(config.get("ad_account_id"), errors)
+        streams = dict(config.get("streams") or {})
+        for name, raw in streams.items():
+            _check_stream(name, raw or {}, errors)
+        if errors:
+            raise ConfigError(*errors)
+        return cls(
+            connection=connection,
             ad_account_urn=account,
             conversion_rule=rule,
             field_mapping=dict(config.get("field_mapping") or {}),
@@ -277,11 +305,6 @@ class Settings:
             dry_run_path=config.get("dry_run_path") or "linkedin-conversions-dry-run.jsonl",
             rejects_path=config.get("rejects_path") or "linkedin-conversions-rejects.jsonl",
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
-            connect_timeout=float(config.get("connect_timeout") or 10),
-            read_timeout=float(config.get("read_timeout") or 60),
-            requests_per_minute=int(config.get("requests_per_minute", 600)),
-            max_attempts=max(1, int(config.get("max_attempts") or 6)),
-            max_retry_seconds=float(config.get("max_retry_seconds") or 600),
         )
 
     def for_stream(self, stream_name: str) -> StreamSettings:
@@ -319,14 +342,14 @@ def _as_list(value: t.Any) -> list[t.Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _auth_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+def _auth_errors(config: t.Mapping[str, t.Any], *, token_required: bool) -> list[str]:
     refresh_parts = [k for k in ("client_id", "client_secret", "refresh_token") if config.get(k)]
     if config.get("access_token") or len(refresh_parts) == 3:
         return []
     if refresh_parts:
         missing = sorted({"client_id", "client_secret", "refresh_token"} - set(refresh_parts))
         return [f"refresh-token authentication also needs: {', '.join(missing)}"]
-    if config.get("dry_run"):
+    if not token_required:
         return []
     return ["set access_token, or client_id + client_secret + refresh_token"]
 

@@ -59,7 +59,7 @@ class TargetLinkedInConversions(Target):
         self._dry_run_lock = threading.Lock()
         self._dry_run_file: t.TextIO | None = None
         self.client = LinkedInClient(
-            self.settings,
+            self.settings.connection,
             dry_run_sink=self._write_dry_run if self.settings.dry_run else None,
         )
         self.message_reader.on_malformed = self._reject_malformed_line

@@ -34,7 +34,7 @@ def test_auth_needs_a_token_or_the_whole_refresh_triple() -> None:
     assert errors_of({}) == ["set access_token, or client_id + client_secret + refresh_token"]
     assert errors_of({"client_id": "c", "refresh_token": "r"}) == [
         "refresh-token authentication also needs: client_secret"]
-    assert Settings.from_config({"dry_run": True}).access_token is None
+    assert Settings.from_config({"dry_run": True}).connection.access_token is None
 
 
 def test_stream_settings_are_checked_together() -> None:
