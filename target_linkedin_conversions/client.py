@@ -47,6 +47,15 @@ class BatchResult:
     dry_run: bool = False
 
 
+def versioned_headers(version: str) -> dict[str, str]:
+    """Headers every versioned LinkedIn REST call carries (the token is added by the auth)."""
+    return {
+        "LinkedIn-Version": version,
+        "X-Restli-Protocol-Version": "2.0.0",
+        "Content-Type": "application/json",
+    }
+
+
 class RequestPacer:
     """Keeps requests under LinkedIn's per-token quota (600 per minute) in any 60 s window.
 
@@ -129,11 +138,7 @@ class LinkedInClient:
     @property
     def base_headers(self) -> dict[str, str]:
         """Headers every versioned LinkedIn call carries (the token is added by `auth`)."""
-        return {
-            "LinkedIn-Version": self.settings.linkedin_version,
-            "X-Restli-Protocol-Version": "2.0.0",
-            "Content-Type": "application/json",
-        }
+        return versioned_headers(self.settings.linkedin_version)
 
     def send_events(self, events: t.Sequence[dict[str, t.Any]]) -> BatchResult:
         """BATCH_CREATE EVENTS (at most 5,000); raise `BatchRejectedError` for indexed 4xx."""

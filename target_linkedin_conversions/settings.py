@@ -197,6 +197,12 @@ CONFIG_SCHEMA = th.PropertiesList(
         "stream, reason code, message, the record and the event as built.",
     ),
     th.Property(
+        "max_reject_ratio",
+        th.NumberType,
+        description="Fail the run (non-zero exit, after writing the rejects) when more than this "
+        "share of the records read was rejected, e.g. 0.05. Unset: never fail for rejects.",
+    ),
+    th.Property(
         "max_clock_skew_seconds",
         th.IntegerType,
         default=300,
@@ -281,6 +287,7 @@ class Settings:
     dry_run_path: str
     rejects_path: str
     max_clock_skew_seconds: int
+    max_reject_ratio: float | None = None
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -293,6 +300,7 @@ class Settings:
         streams = dict(config.get("streams") or {})
         for name, raw in streams.items():
             _check_stream(name, raw or {}, errors)
+        ratio = _ratio_or_error(config.get("max_reject_ratio"), errors)
         if errors:
             raise ConfigError(*errors)
         return cls(
@@ -305,6 +313,7 @@ class Settings:
             dry_run_path=config.get("dry_run_path") or "linkedin-conversions-dry-run.jsonl",
             rejects_path=config.get("rejects_path") or "linkedin-conversions-rejects.jsonl",
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
+            max_reject_ratio=ratio,
         )
 
     def for_stream(self, stream_name: str) -> StreamSettings:
@@ -336,6 +345,19 @@ def rule_urn(value: str | int) -> str:
     """`urn:lla:llaPartnerConversion:N` for a bare id or an already-full URN."""
     text = str(value).strip()
     return text if text.startswith(RULE_URN_PREFIX) else RULE_URN_PREFIX + text
+
+
+def _ratio_or_error(value: t.Any, errors: list[str]) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        ratio = -1.0
+    if not 0 <= ratio <= 1:
+        errors.append(f"max_reject_ratio must be a number from 0 to 1; got {value!r}")
+        return None
+    return ratio
 
 
 def _as_list(value: t.Any) -> list[t.Any]:
