@@ -84,8 +84,13 @@ def without(headers: dict[str, str], name: str) -> dict[str, str]:
 # -- gateway checks ------------------------------------------------------------------------------
 
 
-def test_missing_token_is_401_empty_access_token(linkedin_emulator: Emulator) -> None:
-    response = post_single(linkedin_emulator, make_event(), without(HEADERS, "Authorization"))
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer  "])
+def test_missing_token_is_401_empty_access_token(linkedin_emulator: Emulator,
+                                                 authorization: str | None) -> None:
+    headers = without(HEADERS, "Authorization")
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    response = post_single(linkedin_emulator, make_event(), headers)
     assert response.status_code == 401
     assert response.json() == {"status": 401, "serviceErrorCode": 65604,
                                "code": "EMPTY_ACCESS_TOKEN", "message": "Empty oauth2 access token"}
@@ -197,6 +202,24 @@ def test_handler_bug_is_a_500_that_says_so(linkedin_emulator: Emulator) -> None:
         routing.ROUTES[:] = [item for item in routing.ROUTES if item.handler is not broken]
     assert response.status_code == 500
     assert response.json()["message"].startswith("Emulator bug: KeyError")
+
+
+def test_query_tunnelling_turns_a_form_post_into_the_named_method(
+        linkedin_emulator: Emulator) -> None:
+    def echo(world: t.Any, request: t.Any) -> routing.Response:
+        return routing.Response(200, {"method": request.method, "query": request.query})
+
+    routing.route("GET", r"/rest/echoForTest")(echo)
+    try:
+        response = requests.post(
+            linkedin_emulator.url + "/rest/echoForTest?q=search",
+            data="ids=List(1,2)", timeout=10,
+            headers={**HEADERS, "X-HTTP-Method-Override": "GET",
+                     "Content-Type": "application/x-www-form-urlencoded"},
+        )
+    finally:
+        routing.ROUTES[:] = [item for item in routing.ROUTES if item.handler is not echo]
+    assert response.json() == {"method": "GET", "query": {"q": "search", "ids": "List(1,2)"}}
 
 
 # -- success forms -------------------------------------------------------------------------------
@@ -719,6 +742,10 @@ def test_refresh_issues_a_new_working_token(linkedin_emulator: Emulator) -> None
 
     headers = {**HEADERS, "Authorization": f"Bearer {body['access_token']}"}
     assert post_single(linkedin_emulator, make_event(), headers).status_code == 201
+    recorded = requests.get(linkedin_emulator.url + "/__emulator/requests", timeout=5).json()
+    assert recorded["elements"][0]["json"] == {
+        "grant_type": "refresh_token", "refresh_token": "***", "client_id": "test-client",
+        "client_secret": "***"}
     assert _refresh(linkedin_emulator).json()["access_token"] != body["access_token"]
 
 

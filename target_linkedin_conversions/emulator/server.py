@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 import typing as t
@@ -79,14 +80,14 @@ def _check_token(world: World, faults: Faults, headers: dict[str, str]) -> Respo
     """401 unless the bearer token is one of the world's valid tokens."""
     scheme, _, token = headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
-    if not scheme:
+    if not scheme or (scheme.lower() == "bearer" and not token):
         return error(401, "Empty oauth2 access token", code="EMPTY_ACCESS_TOKEN",
                      service_error_code=65604)
     with world.lock:
-        if scheme == "Bearer" and token in world.valid_tokens:
+        if scheme.lower() == "bearer" and token in world.valid_tokens:
             faults.note_authenticated(token)
             return None
-        if scheme == "Bearer" and token in world.expired_tokens:
+        if scheme.lower() == "bearer" and token in world.expired_tokens:
             return error(401, "The token used in the request has expired",
                          code="EXPIRED_ACCESS_TOKEN", service_error_code=65600)
     return error(401, "Invalid access token", code="INVALID_ACCESS_TOKEN",
@@ -297,20 +298,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _handle(self) -> None:
-        """Read, fault-inject or dispatch, record, answer."""
+        """Answer one request; whatever goes wrong inside, the client gets an HTTP answer."""
         started = time.monotonic()
-        emulator = self.server.emulator
         method = self.command.upper()
         path, _, raw_query = self.path.partition("?")
-        headers = {name.lower(): value for name, value in self.headers.items()}
         try:
             body = self._read_body()
-        except _BadRequestBodyError as exc:
+        except (_BadRequestBodyError, OSError) as exc:
             self.close_connection = True
             self._send(error(400, f"Unreadable request body: {exc}"), close=True)
             self._log(method, path, 400, started)
             return
+        try:
+            self._serve(method, path, raw_query, body, started)
+        except Exception as exc:
+            logger.exception("Emulator bug while serving %s %s", method, path)
+            self._send(error(500, f"Emulator bug: {type(exc).__name__} (see the emulator's log)"))
+            self._log(method, path, 500, started)
 
+    def _serve(self, method: str, path: str, raw_query: str, body: bytes,
+               started: float) -> None:
+        """Control call, or fault-inject or dispatch, then record and answer."""
+        emulator = self.server.emulator
+        headers = {name.lower(): value for name, value in self.headers.items()}
         if path.startswith(CONTROL_PREFIX):
             self._answer_control(emulator, method, path, body, started)
             return
@@ -393,6 +403,13 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
     emulator: Emulator
+
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        """A client that resets its connection (after a timeout, say) is routine, not a
+        traceback on stderr."""
+        failure = sys.exc_info()[0]
+        logger.debug("Connection from %s ended abnormally: %s", client_address[0],
+                     failure.__name__ if failure else "unknown")
 
 
 # -- public API ----------------------------------------------------------------------------------
