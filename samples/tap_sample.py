@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """A tiny Singer tap for the sample job: invented people from `people.json` as three streams.
 
 Stdlib only, so it runs with any python3 and shows that the target accepts any Singer tap.
