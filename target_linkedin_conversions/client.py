@@ -123,9 +123,11 @@ class LinkedInClient:
         *,
         sleep: t.Callable[[float], None] = time.sleep,
         clock: t.Callable[[], float] = time.monotonic,
+        rng: t.Callable[[], float] = random.random,
         dry_run_sink: t.Callable[[dict[str, t.Any]], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.rng = rng
         self.session = requests.Session()
         self.auth = build_auth(settings)
         self.session.auth = self.auth
@@ -172,6 +174,7 @@ class LinkedInClient:
             on_backoff=self._log_retry,
             on_giveup=self._log_giveup,
             logger=None,
+            rng=lambda: self.rng,  # backoff calls callable kwargs once; this yields the rng
         )(self._send_with_auth)
         return send(method, path, query, body, restli_method, indexed_errors)
 

@@ -46,6 +46,10 @@ class DailyQuotaError(FatalAPIError):
     """429 for the daily request quota: retrying only burns budget until 00:00 UTC."""
 
 
+class RejectThresholdError(FatalSyncError):
+    """More records were rejected than `max_reject_ratio` allows."""
+
+
 class RetriableAPIError(RetriableSyncError):
     """429, 5xx, timeouts and dropped connections: worth another try after a wait."""
 

@@ -29,13 +29,18 @@ class RejectsWriter:
         reason: str,
         message: str,
         record: t.Any,
+        key_properties: t.Sequence[str],
         event: t.Any = None,
     ) -> None:
-        """Append one reject row and flush it to disk."""
+        """Append one reject row and flush it to disk.
+
+        The stream's key properties ride along so a replay derives the same eventIds.
+        """
         row = {
             "rejected_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "run_id": self.run_id,
             "stream": stream,
+            "key_properties": list(key_properties),
             "reason": reason,
             "message": message,
             "record": record,

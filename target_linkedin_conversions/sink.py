@@ -145,7 +145,8 @@ class ConversionsSink(BatchSink):
                 event: dict | None = None) -> None:
         self.target.stats.reject(reason)
         self.target.rejects.write(stream=self.stream_name, reason=reason, message=message,
-                                  record=record, event=event)
+                                  record=record, key_properties=self.key_properties,
+                                  event=event)
 
     def _reject_event(self, item: _Staged, message: str) -> None:
         self._reject(item.record, "linkedin_rejected", message, item.event)

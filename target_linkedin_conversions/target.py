@@ -10,14 +10,36 @@ import uuid
 from singer_sdk import Target
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
+from singer_sdk.exceptions import (
+    InvalidInputLine,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
 
 from target_linkedin_conversions.client import LinkedInClient
+from target_linkedin_conversions.errors import (
+    ConfigError,
+    FatalAPIError,
+    RejectThresholdError,
+    RetriableAPIError,
+)
 from target_linkedin_conversions.report import RunStats
 from target_linkedin_conversions.rejects import RejectsWriter
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
 from target_linkedin_conversions.sink import ConversionsSink
 
 _MALFORMED = "_MALFORMED_LINE"
+
+# Errors whose message already says what happened and what to do: logged without a traceback.
+_CLEAN_FAILURES = (
+    ConfigError,
+    FatalAPIError,
+    RetriableAPIError,
+    RejectThresholdError,
+    RecordsWithoutSchemaException,
+    MissingKeyPropertiesError,
+    InvalidInputLine,
+)
 
 
 class ConversionsReader(MsgSpecReader):
@@ -63,16 +85,30 @@ class TargetLinkedInConversions(Target):
             dry_run_sink=self._write_dry_run if self.settings.dry_run else None,
         )
         self.message_reader.on_malformed = self._reject_malformed_line
+        self.failure: Exception | None = None
         if self.settings.dry_run:
             self.logger.info("Dry run: requests go to '%s'; nothing is sent to LinkedIn",
                              self.settings.dry_run_path)
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:  # type: ignore[misc]
-        """Process all input, then log the run summary whether the run succeeded or not."""
+        """Process all input, then log the run summary whether the run succeeded or not.
+
+        Known failures end with their message and exit code 1, not a traceback: each one
+        says what to fix. STATE for undelivered records is never written (the SDK only writes
+        it after every sink drained without raising).
+        """
         outcome = "failed"
         try:
             super().listen(file_input)
+            self._check_reject_ratio()
             outcome = "succeeded"
+        except _CLEAN_FAILURES as exc:
+            self.failure = exc
+            if isinstance(exc, RetriableAPIError):
+                self.logger.error("Stopping: LinkedIn kept failing after retries: %s", exc)
+            else:
+                self.logger.error("Stopping: %s", exc)
+            raise SystemExit(1) from None
         finally:
             self.logger.info(self.stats.summary(
                 requests=self.client.request_count,
@@ -84,12 +120,39 @@ class TargetLinkedInConversions(Target):
             if self._dry_run_file is not None:
                 self._dry_run_file.close()
 
+    def _check_reject_ratio(self) -> None:
+        limit = self.settings.max_reject_ratio
+        read = self.stats.records_read
+        rejected = sum(self.stats.rejected.values())
+        if limit is None or not read or rejected / read <= limit:
+            return
+        msg = (
+            f"{rejected} of {read} records were rejected ({rejected / read:.1%}), above "
+            f"max_reject_ratio {limit:.1%}. See the reasons in {self.settings.rejects_path}; "
+            "fix the cause and replay that file with linkedin-conversions-replay."
+        )
+        raise RejectThresholdError(msg)
+
+    def _handle_termination(self, signum: int, frame: t.Any) -> None:
+        """Stop at once on SIGTERM/SIGINT, exiting non-zero and confirming nothing unsent.
+
+        The SDK would drain (send) everything staged and then exit 0 even if that failed. A
+        stop request in the middle of a send is safer as a stop: no STATE is written for
+        staged records, and the next run resends them from the last STATE, where the
+        deterministic eventIds let LinkedIn drop the overlap.
+        """
+        self.logger.warning(
+            "Received signal %d: stopping without sending staged events. No STATE is written "
+            "for them; the next run resumes from the last STATE emitted.", signum)
+        raise SystemExit(128 + signum)
+
     def _reject_malformed_line(self, line: str) -> None:
         self.logger.warning("An input line is not valid JSON; written to the rejects output")
         self.stats.add(records_read=1)
         self.stats.reject("malformed_message")
         self.rejects.write(stream=None, reason="malformed_message",
-                           message="input line is not valid JSON", record={"line": line})
+                           message="input line is not valid JSON", record={"line": line},
+                           key_properties=[])
 
     def _write_dry_run(self, request: dict[str, t.Any]) -> None:
         line = json.dumps(request, separators=(",", ":")) + "\n"

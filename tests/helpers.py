@@ -69,11 +69,16 @@ def base_config(emulator_url: str, tmp_path: t.Any, **overrides: t.Any) -> dict[
 
 @dataclasses.dataclass
 class Run:
-    """One target run: the target, the STATE values it wrote, and what it raised."""
+    """One target run: the target, the STATE values it wrote, and why it failed (if it did).
+
+    `error` is the failure the target reported (it exits 1 with that message), or any other
+    exception that escaped; `exit_code` is what the process would have exited with.
+    """
 
     target: TargetLinkedInConversions
     states: list[dict[str, t.Any]]
-    error: Exception | None
+    error: BaseException | None
+    exit_code: int
 
 
 def run_target(config: dict[str, t.Any], messages: t.Iterable[dict | str], capsys: t.Any) -> Run:
@@ -81,14 +86,17 @@ def run_target(config: dict[str, t.Any], messages: t.Iterable[dict | str], capsy
     text = "".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages)
     target = TargetLinkedInConversions(config=config, parse_env_config=False)
     capsys.readouterr()
-    error = None
+    error: BaseException | None = None
+    exit_code = 0
     try:
         target.listen(io.StringIO(text))
+    except SystemExit as exc:
+        error, exit_code = target.failure or exc, int(exc.code or 0)
     except Exception as exc:  # noqa: BLE001 - the test asserts on it
-        error = exc
+        error, exit_code = exc, 1
     out = capsys.readouterr().out
     states = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return Run(target, states, error)
+    return Run(target, states, error, exit_code)
 
 
 def read_rejects(tmp_path: t.Any) -> list[dict[str, t.Any]]:

@@ -1,0 +1,196 @@
+"""The LinkedIn client against the emulator: every status, with exact retry counts and sleeps."""
+
+from __future__ import annotations
+
+import types
+
+import backoff._sync
+import pytest
+
+from target_linkedin_conversions import errors
+from target_linkedin_conversions.client import LinkedInClient, RequestPacer, element_errors
+from target_linkedin_conversions.settings import Connection
+from tests.helpers import now_ms
+
+EVENTS = "/rest/conversionEvents"
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """Every backoff sleep, recorded instead of waited (backoff's own module only)."""
+    recorded: list[float] = []
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=recorded.append))
+    return recorded
+
+
+def client_for(emulator, **overrides) -> tuple[LinkedInClient, list[float]]:
+    own_sleeps: list[float] = []
+    connection = Connection(**{"access_token": "test-token", "client_id": None,
+                               "client_secret": None, "refresh_token": None,
+                               "api_base_url": emulator.url, "read_timeout": 2.0,
+                               **overrides})
+    return LinkedInClient(connection, sleep=own_sleeps.append, rng=lambda: 0.5), own_sleeps
+
+
+def event(event_id: str = "evt-1", rule: int = 104001) -> dict:
+    return {"conversion": f"urn:lla:llaPartnerConversion:{rule}",
+            "conversionHappenedAt": now_ms(), "eventId": event_id,
+            "user": {"userIds": [{"idType": "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID",
+                                  "idValue": "abc"}]}}
+
+
+def statuses(emulator) -> list[int]:
+    return [r.status for r in emulator.requests]
+
+
+def test_429_with_retry_after_is_honoured(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 429, "retry_after": 7}])
+    client, _ = client_for(linkedin_emulator)
+    result = client.send_events([event()])
+    assert result.accepted == 1
+    assert statuses(linkedin_emulator) == [429, 200]
+    assert sleeps == [7.05]  # Retry-After plus at most 10% of the base as jitter
+
+
+def test_5xx_and_429_back_off_exponentially_with_full_jitter(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 500}, {"status": 502}, {"status": 503},
+                                             {"status": 504}, {"status": 429}])
+    client, _ = client_for(linkedin_emulator)
+    assert client.send_events([event()]).accepted == 1
+    assert statuses(linkedin_emulator) == [500, 502, 503, 504, 429, 200]
+    assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]  # rng 0.5 × min(60, 2^n)
+
+
+def test_retries_stop_after_max_attempts(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 503}] * 10)
+    client, _ = client_for(linkedin_emulator, max_attempts=3)
+    with pytest.raises(errors.RetriableAPIError, match="503"):
+        client.send_events([event()])
+    assert statuses(linkedin_emulator) == [503, 503, 503]
+    assert sleeps == [0.5, 1.0]
+    assert linkedin_emulator.accepted_events == []
+
+
+def test_timeouts_and_dropped_connections_are_retried(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"delay": 1.5}, {"drop": True}])
+    client, _ = client_for(linkedin_emulator, read_timeout=0.5)
+    assert client.send_events([event("evt-t")]).accepted == 1
+    assert len(sleeps) == 2
+    # The delayed request was processed by "LinkedIn" before the timeout: the retry repeats
+    # the same eventId, which is why eventIds are deterministic.
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == ["evt-t", "evt-t"]
+    assert linkedin_emulator.duplicate_event_ids == 1
+
+
+def test_daily_quota_stops_at_once_without_retrying(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 429, "daily": True}])
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.DailyQuotaError, match="resets at 00:00 UTC"):
+        client.send_events([event()])
+    assert statuses(linkedin_emulator) == [429]
+    assert sleeps == []
+
+
+def test_401_without_refresh_credentials_stops(linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator, access_token="wrong")
+    with pytest.raises(errors.AuthenticationError, match="INVALID_ACCESS_TOKEN"):
+        client.send_events([event()])
+    assert statuses(linkedin_emulator) == [401]
+
+
+def test_expired_token_is_refreshed_and_the_call_retried(linkedin_emulator, sleeps) -> None:
+    client, own_sleeps = client_for(linkedin_emulator, access_token=None,
+                                    client_id="test-client", client_secret="test-secret",
+                                    refresh_token="test-refresh-token",
+                                    oauth_token_url=linkedin_emulator.url
+                                    + "/oauth/v2/accessToken")
+    assert client.send_events([event("a")]).accepted == 1
+    linkedin_emulator.faults.expire_token_after(calls=0)
+    assert client.send_events([event("b")]).accepted == 1
+    paths = [(r.path, r.status) for r in linkedin_emulator.requests]
+    assert paths == [("/oauth/v2/accessToken", 200), (EVENTS, 200), (EVENTS, 401),
+                     ("/oauth/v2/accessToken", 200), (EVENTS, 200)]
+    assert own_sleeps == [] and sleeps == []
+
+
+def test_revoked_right_after_refresh_waits_once_then_retries(linkedin_emulator, sleeps) -> None:
+    client, own_sleeps = client_for(linkedin_emulator, access_token=None,
+                                    client_id="test-client", client_secret="test-secret",
+                                    refresh_token="test-refresh-token",
+                                    oauth_token_url=linkedin_emulator.url
+                                    + "/oauth/v2/accessToken")
+    linkedin_emulator.faults.script(EVENTS, [{"status": 401, "code": "REVOKED_ACCESS_TOKEN"},
+                                             {"status": 401, "code": "REVOKED_ACCESS_TOKEN"}])
+    assert client.send_events([event()]).accepted == 1
+    assert [(r.path, r.status) for r in linkedin_emulator.requests] == [
+        ("/oauth/v2/accessToken", 200), (EVENTS, 401), ("/oauth/v2/accessToken", 200),
+        (EVENTS, 401), (EVENTS, 200)]
+    assert own_sleeps == [5.0]
+
+
+def test_bad_refresh_token_says_to_reauthorise(linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator, access_token=None, client_id="test-client",
+                           client_secret="test-secret", refresh_token="stale",
+                           oauth_token_url=linkedin_emulator.url + "/oauth/v2/accessToken")
+    with pytest.raises(errors.AuthenticationError, match="re-authorise the app"):
+        client.send_events([event()])
+
+
+def test_403_names_scopes_and_roles(linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.PermissionDeniedError) as info:
+        client.send_events([event(rule=999)])
+    assert "rw_conversions and r_ads" in str(info.value)
+    assert "ACCOUNT_MANAGER" in str(info.value)
+
+
+def test_426_names_the_version_and_the_setting(linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator, linkedin_version="202501")
+    with pytest.raises(errors.VersionSunsetError) as info:
+        client.send_events([event()])
+    assert str(info.value).startswith("LinkedIn no longer serves LinkedIn-Version 202501 (426")
+    assert "Set linkedin_version" in str(info.value)
+
+
+def test_indexed_422_names_the_elements(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.reject_elements({"b": "ERROR :: /user/userIds/0/idValue :: bad"})
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.BatchRejectedError) as info:
+        client.send_events([event("a"), event("b"), event("c")])
+    assert info.value.status == 422
+    assert info.value.by_index == {1: "Index: 1, ERROR :: /user/userIds/0/idValue :: bad"}
+    assert sleeps == []  # a 4xx is never resent unchanged
+
+
+def test_4xx_naming_no_element_stops(linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.FatalAPIError, match="LinkedIn answered 400"):
+        client.request("POST", EVENTS, body={"elements": []}, restli_method="BATCH_CREATE",
+                       indexed_errors=True)
+
+
+def test_element_errors_reads_every_form() -> None:
+    message = ("Index: 0, ERROR :: /a :: x\nIndex: 0, ERROR :: /b :: y\n"
+               "Conversion time should be within 90 days, indices [2, 3] (0-indexed).\n"
+               "Validation failed because [{field=t, batchIndex=5, type=X}]")
+    assert element_errors(message) == {
+        0: "Index: 0, ERROR :: /a :: x\nIndex: 0, ERROR :: /b :: y",
+        2: "Conversion time should be within 90 days, indices [2, 3] (0-indexed).",
+        3: "Conversion time should be within 90 days, indices [2, 3] (0-indexed).",
+        5: "Validation failed because [{field=t, batchIndex=5, type=X}]",
+    }
+
+
+def test_pacer_keeps_any_minute_under_the_quota() -> None:
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    pacer = RequestPacer(3, clock=lambda: now[0], sleep=sleep)
+    for step in (0, 1, 1, 1, 0):
+        now[0] += step
+        pacer.wait_turn()
+    assert waits == [57.0, 1.0]  # the 4th waits until the 1st leaves the window, and so on
