@@ -15,7 +15,6 @@ import time
 import typing as t
 
 from target_linkedin_conversions import identifiers as ids
-
 from target_linkedin_conversions.settings import EVENT_FIELDS
 
 if t.TYPE_CHECKING:
@@ -126,7 +125,7 @@ class EventBuilder:
             user = self._user(record, dropped)
             happened_at = self._happened_at(record)
             value = self._conversion_value(record)
-        except _RecordProblem as problem:
+        except _RecordProblemError as problem:
             return Rejection(problem.reason, str(problem))
         base: dict[str, t.Any] = {"conversionHappenedAt": happened_at}
         if value is not None:
@@ -197,7 +196,7 @@ class EventBuilder:
         try:
             prehashed = ids.prehashed_email(self._get(record, "sha256_email"))
         except ValueError as exc:
-            raise _RecordProblem("invalid_sha256_email", str(exc)) from None
+            raise _RecordProblemError("invalid_sha256_email", str(exc)) from None
         if prehashed is not None:
             yield "SHA256_EMAIL", prehashed
         for field, id_type in _PLAIN_IDS:
@@ -234,22 +233,23 @@ class EventBuilder:
     def _happened_at(self, record: t.Mapping[str, t.Any]) -> int:
         raw = self._get(record, "conversion_happened_at")
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise _RecordProblem(
+            raise _RecordProblemError(
                 "missing_conversion_time",
                 f"column '{self.columns['conversion_happened_at']}' is empty",
             )
         try:
             happened_at = to_epoch_ms(raw)
         except (ValueError, OverflowError, decimal.InvalidOperation) as exc:
-            raise _RecordProblem("invalid_conversion_time", f"conversion time: {exc}") from None
+            problem = f"conversion time: {exc}"
+            raise _RecordProblemError("invalid_conversion_time", problem) from None
         now = int(self.clock() * 1000)
         if happened_at < now - MAX_EVENT_AGE_MS + SEND_MARGIN_MS:
-            raise _RecordProblem(
+            raise _RecordProblemError(
                 "conversion_time_too_old",
                 "conversion happened more than 90 days ago; LinkedIn refuses it",
             )
         if happened_at > now + self.max_clock_skew_ms:
-            raise _RecordProblem(
+            raise _RecordProblemError(
                 "conversion_time_in_future",
                 "conversion time is in the future beyond the allowed clock skew",
             )
@@ -262,14 +262,14 @@ class EventBuilder:
         try:
             currency = ids.currency_code(self._get(record, "currency"))
         except ValueError as exc:
-            raise _RecordProblem("invalid_currency", str(exc)) from None
+            raise _RecordProblemError("invalid_currency", str(exc)) from None
         currency = currency or (self.stream.default_currency or "").upper() or None
         if currency is None:
             return None
         try:
             amount = to_amount(raw_amount)
         except ValueError as exc:
-            raise _RecordProblem("invalid_amount", str(exc)) from None
+            raise _RecordProblemError("invalid_amount", str(exc)) from None
         return {"currencyCode": currency, "amount": amount}
 
     def _event_id(self, record: t.Mapping[str, t.Any], rule: str) -> str | None:
@@ -278,7 +278,8 @@ class EventBuilder:
             return mapped
         if not self.key_properties:
             return None
-        return derived_event_id(self.stream.name, [record.get(k) for k in self.key_properties], rule)
+        keys = [record.get(k) for k in self.key_properties]
+        return derived_event_id(self.stream.name, keys, rule)
 
 
 def derived_event_id(stream_name: str, key_values: t.Sequence[t.Any], rule: str) -> str:
@@ -291,7 +292,7 @@ def derived_event_id(stream_name: str, key_values: t.Sequence[t.Any], rule: str)
     return "sg-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
 
 
-class _RecordProblem(Exception):
+class _RecordProblemError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason

@@ -14,7 +14,7 @@ from singer_sdk.sinks import BatchSink
 from target_linkedin_conversions.errors import BatchRejectedError, ConfigError
 from target_linkedin_conversions.mapping import EventBuilder, Rejection
 from target_linkedin_conversions.settings import MAX_BATCH_SIZE
-from target_linkedin_conversions.validation import RecordValidator, SchemaViolation
+from target_linkedin_conversions.validation import RecordValidator, SchemaViolationError
 
 if t.TYPE_CHECKING:
     from target_linkedin_conversions.target import TargetLinkedInConversions
@@ -89,7 +89,7 @@ class ConversionsSink(BatchSink):
         if self._record_validator is not None:
             try:
                 self._record_validator.validate(record)
-            except SchemaViolation as exc:
+            except SchemaViolationError as exc:
                 self._reject(record, "schema_violation", str(exc))
                 return
         outcome = self.builder.build(record)

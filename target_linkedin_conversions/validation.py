@@ -15,7 +15,7 @@ import jsonschema
 LOGGER = logging.getLogger(__name__)
 
 
-class SchemaViolation(Exception):
+class SchemaViolationError(Exception):
     """A record does not match its stream's schema; the message names no value."""
 
 
@@ -40,7 +40,7 @@ class RecordValidator:
                 use_default=False, use_formats=False,
             )
             self._fallback = None
-        except Exception:  # noqa: BLE001 - any schema fastjsonschema cannot compile
+        except Exception:
             LOGGER.info("Validating with jsonschema: the stream schema does not compile with "
                         "fastjsonschema")
             self._check = _unused
@@ -49,15 +49,15 @@ class RecordValidator:
             )
 
     def validate(self, record: dict[str, t.Any]) -> None:
-        """Raise `SchemaViolation` naming the field and the failed rule, never the value."""
+        """Raise `SchemaViolationError` naming the field and the failed rule, never the value."""
         if self._fallback is None:
             try:
                 self._check(record)
             except fastjsonschema.JsonSchemaValueException as exc:
                 field = ".".join(str(p) for p in exc.path[1:]) or "(record)"
-                raise SchemaViolation(f"field '{field}' failed '{exc.rule}' check") from None
+                raise SchemaViolationError(f"field '{field}' failed '{exc.rule}' check") from None
             return
         error = jsonschema.exceptions.best_match(self._fallback.iter_errors(record))
         if error is not None:
             field = ".".join(str(p) for p in error.absolute_path) or "(record)"
-            raise SchemaViolation(f"field '{field}' failed '{error.validator}' check")
+            raise SchemaViolationError(f"field '{field}' failed '{error.validator}' check")

@@ -92,7 +92,7 @@ def run_target(config: dict[str, t.Any], messages: t.Iterable[dict | str], capsy
         target.listen(io.StringIO(text))
     except SystemExit as exc:
         error, exit_code = target.failure or exc, int(exc.code or 0)
-    except Exception as exc:  # noqa: BLE001 - the test asserts on it
+    except Exception as exc:  # the test asserts on it
         error, exit_code = exc, 1
     out = capsys.readouterr().out
     states = [json.loads(line) for line in out.splitlines() if line.strip()]

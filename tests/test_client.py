@@ -58,7 +58,7 @@ def test_5xx_and_429_back_off_exponentially_with_full_jitter(linkedin_emulator, 
     client, _ = client_for(linkedin_emulator)
     assert client.send_events([event()]).accepted == 1
     assert statuses(linkedin_emulator) == [500, 502, 503, 504, 429, 200]
-    assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]  # rng 0.5 × min(60, 2^n)
+    assert sleeps == [0.5, 1.0, 2.0, 4.0, 8.0]  # rng 0.5 * min(60, 2^n)
 
 
 def test_retries_stop_after_max_attempts(linkedin_emulator, sleeps) -> None:

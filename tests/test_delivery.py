@@ -1,0 +1,168 @@
+"""Nothing lost, nothing doubled: partial failures, fatal stops, bad input, threshold, replay."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import logging
+import subprocess
+import sys
+import types
+
+import backoff._sync
+import pytest
+
+from target_linkedin_conversions.mapping import derived_event_id
+from target_linkedin_conversions.replay import replay_messages
+from tests.helpers import (
+    base_config,
+    leads,
+    now_ms,
+    read_rejects,
+    record,
+    run_target,
+    schema,
+    state,
+)
+
+EVENTS = "/rest/conversionEvents"
+RULE = "urn:lla:llaPartnerConversion:104001"
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch) -> list[float]:
+    recorded: list[float] = []
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=recorded.append))
+    return recorded
+
+
+def rows(n: int, start: int = 1) -> list[dict]:
+    return [{"id": i, "email": f"person{i}@example.com", "conversion_happened_at": now_ms()}
+            for i in range(start, start + n)]
+
+
+def event_id(i: int) -> str:
+    return derived_event_id("leads", [i], RULE)
+
+
+def test_elements_linkedin_names_are_rejected_and_the_rest_resent_once(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    reason = "ERROR :: /user/userIds/0/idValue :: value refused"
+    linkedin_emulator.faults.reject_elements({event_id(2): reason})
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows(3),
+                     final_state={"bookmarks": {"leads": 3}}), capsys)
+    assert run.error is None
+    sent = [[e["eventId"] for e in r.json["elements"]] for r in linkedin_emulator.requests]
+    assert sent == [[event_id(1), event_id(2), event_id(3)], [event_id(1), event_id(3)]]
+    assert [r.status for r in linkedin_emulator.requests] == [422, 200]
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["reason"], reject["record"]["id"]) == ("linkedin_rejected", 2)
+    assert reject["message"] == f"Index: 1, {reason}"
+    assert reject["event"]["eventId"] == event_id(2)
+    assert run.states == [{"bookmarks": {"leads": 3}}]
+
+
+def test_exhausted_retries_stop_with_exit_1_and_no_state(linkedin_emulator, tmp_path,
+                                                         capsys, caplog) -> None:
+    linkedin_emulator.faults.script(EVENTS, ["pass"] + [{"status": 503}] * 5)
+    config = base_config(linkedin_emulator.url, tmp_path, batch_size_rows=2, max_attempts=3)
+    messages = leads(rows(2)) + [state({"bookmarks": {"leads": 2}})] + [
+        record("leads", r) for r in rows(2, start=3)] + [state({"bookmarks": {"leads": 4}})]
+    run = run_target(config, messages, capsys)
+    assert run.exit_code == 1
+    assert "LinkedIn answered 503" in str(run.error)
+    assert run.states == []
+    assert [r.status for r in linkedin_emulator.requests] == [200, 503, 503, 503]
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_reject_threshold_fails_the_run(linkedin_emulator, tmp_path, capsys) -> None:
+    bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (10, 11, 12)]
+    config = base_config(linkedin_emulator.url, tmp_path, max_reject_ratio=0.5)
+    run = run_target(config, leads(rows(1) + bad), capsys)
+    assert run.exit_code == 1
+    assert str(run.error).startswith(
+        "3 of 4 records were rejected (75.0%), above max_reject_ratio 50.0%.")
+    assert len(read_rejects(tmp_path)) == 3
+
+
+def test_record_before_schema_is_a_clean_error(linkedin_emulator, tmp_path, capsys,
+                                              caplog) -> None:
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     [record("leads", rows(1)[0])], capsys)
+    assert run.exit_code == 1
+    assert "was encountered before a corresponding schema" in str(run.error)
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_schema_change_mid_stream_keeps_buffered_records(linkedin_emulator, tmp_path,
+                                                        capsys) -> None:
+    wider = {**leads([])[0]["schema"]["properties"], "plan": {"type": ["string", "null"]}}
+    messages = leads(rows(2)) + [schema("leads", wider, ["id"])] + [
+        record("leads", {**r, "plan": "pro"}) for r in rows(2, start=3)]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), messages, capsys)
+    assert run.error is None
+    assert sorted(e["eventId"] for e in linkedin_emulator.accepted_events) == sorted(
+        event_id(i) for i in range(1, 5))
+
+
+def test_awkward_values_are_sent_exactly_or_rejected(linkedin_emulator, tmp_path,
+                                                    capsys) -> None:
+    at = now_ms()
+    big_id = 2**53 + 1
+    lines = [
+        json.dumps(leads([])[0]),
+        # raw text, so the reader (not json.dumps) decides how numbers arrive
+        '{"type":"RECORD","stream":"leads","record":{"id":' + str(big_id) + ',"first_name":"Zoë",'
+        '"last_name":"Ærøskøbing-Łódź","email":null,"conversion_happened_at":' + str(at) + ','
+        '"amount":12345678901234567.89,"currency":"jpy"}}',
+        json.dumps(record("leads", {"id": 5, "email": "x" * 1_000_000,
+                                    "conversion_happened_at": at})),
+        json.dumps(record("leads", {"id": 6, "email": None, "conversion_happened_at": None})),
+        json.dumps(record("leads", {"id": None, "email": "a@b.co", "conversion_happened_at": at})),
+    ]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), lines, capsys)
+    assert run.error is None
+    by_id = {e["eventId"]: e for e in linkedin_emulator.accepted_events}
+    first = by_id[derived_event_id("leads", [big_id], RULE)]
+    assert first["user"]["userInfo"] == {"firstName": "Zoë", "lastName": "Ærøskøbing-Łódź"}
+    assert first["conversionValue"] == {"currencyCode": "JPY", "amount": "12345678901234567.89"}
+    assert derived_event_id("leads", [5], RULE) in by_id  # a huge string is just hashed
+    assert [(r["record"]["id"], r["reason"]) for r in read_rejects(tmp_path)] == [
+        (6, "schema_violation"), (None, "schema_violation")]  # both columns are not nullable
+    assert decimal.Decimal(first["conversionValue"]["amount"]) == decimal.Decimal(
+        "12345678901234567.89")
+
+
+def test_a_rejects_file_replays_with_the_same_event_ids(linkedin_emulator, tmp_path,
+                                                       capsys) -> None:
+    linkedin_emulator.faults.reject_elements({event_id(2): "ERROR :: /x :: transient"})
+    run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows(3)), capsys)
+    rejected = read_rejects(tmp_path)
+    linkedin_emulator.faults.clear()
+    linkedin_emulator.reset()
+    replay = list(replay_messages(rejected))
+    assert replay[0] == {"type": "SCHEMA", "stream": "leads", "key_properties": ["id"],
+                         "schema": {"type": "object", "properties": {},
+                                    "additionalProperties": True}}
+    (tmp_path / "rejects.jsonl").unlink()
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), replay, capsys)
+    assert run.error is None
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [event_id(2)]
+
+
+def test_replay_command_line(tmp_path) -> None:
+    rows_ = [{"stream": "leads", "reason": "linkedin_rejected", "key_properties": ["id"],
+              "record": {"id": 1}},
+             {"stream": None, "reason": "malformed_message", "key_properties": [],
+              "record": {"line": "{"}},
+             {"stream": "leads", "reason": "no_identifier", "key_properties": ["id"],
+              "record": {"id": 2}}]
+    path = tmp_path / "rejects.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows_))
+    done = subprocess.run([sys.executable, "-m", "target_linkedin_conversions.replay", str(path),
+                           "--reason", "linkedin_rejected"], capture_output=True, text=True,
+                          check=True)
+    assert [json.loads(line)["type"] for line in done.stdout.splitlines()] == ["SCHEMA",
+                                                                             "RECORD"]
+    assert done.stderr == "replayed 1 of 3 rejected rows\n"
