@@ -220,7 +220,7 @@ def _report(accepted: dict, rejects: collections.Counter[str]) -> str:
     )
     rules = ", ".join(f"{rule}: {count}" for rule, count in sorted(per_rule.items()))
     text = (f"\nThe emulator accepted {sum(per_rule.values())} events for {len(per_rule)} "
-            f"conversion rules ({rules})")
+            f"conversion rules ({rules})" if per_rule else "\nThe emulator accepted no events")
     if accepted.get("duplicateEventIds"):
         text += f", {accepted['duplicateEventIds']} of them repeating an earlier eventId"
     total = sum(rejects.values())
