@@ -388,8 +388,17 @@ class AdAccountsStream(LinkedInStream):
         if not ids:
             self.logger.warning("No ad accounts: the member holds no role on any ad account and "
                                 "ad_account_ids is empty")
+        found: set[int] = set()
         for start in range(0, len(ids), URNS_PER_REQUEST):
-            yield from self.request_records({"account_ids": ids[start:start + URNS_PER_REQUEST]})
+            for row in self.request_records({"account_ids": ids[start:start + URNS_PER_REQUEST]}):
+                found.add(int(row["id"]))
+                yield row
+        missing = [account_id for account_id in ids if account_id not in found]
+        if missing:
+            self.logger.warning(
+                "LinkedIn's search did not return ad account(s) %s: the member holds no role on "
+                "them, they do not exist, or account_statuses excludes them",
+                ", ".join(str(account_id) for account_id in missing))
 
     def finder_params(self, context: Context | None) -> dict[str, t.Any]:
         """`search=(id:(values:List(urn,...)),status:(values:List(...)))`."""

@@ -1,0 +1,402 @@
+"""The companion tap against the emulator: completeness across pages, the exact queries LinkedIn
+receives, retries counted exactly, and the messages users see when LinkedIn says no."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import io
+import json
+import logging
+import socket
+import subprocess
+import sys
+import time
+import types
+import typing as t
+
+import backoff._sync
+import pytest
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+
+from target_linkedin_conversions.emulator import Emulator
+from target_linkedin_conversions.errors import ConfigError
+from target_linkedin_conversions.streams import (
+    CursorPaginator,
+    StartCountPaginator,
+    epoch_ms_to_datetime,
+)
+from target_linkedin_conversions.tap import TapLinkedInConversions
+from tests.conftest import EMULATOR_TOKEN
+
+SAMPLE_ACCOUNT = 512345678
+FOREIGN_ACCOUNT = 533333333  # seeded, but the member holds no role on it
+STREAMS = {"ad_account_users", "ad_accounts", "campaign_groups", "campaigns", "creatives",
+           "conversion_rules", "campaign_conversions"}
+
+
+def make_tap(emulator: Emulator, **config: t.Any) -> TapLinkedInConversions:
+    """A tap on the emulator with CONFIG on top of the token and base URL."""
+    base = {"access_token": EMULATOR_TOKEN, "api_base_url": emulator.url}
+    return TapLinkedInConversions(config={**base, **config}, parse_env_config=False)
+
+
+def sync(tap: TapLinkedInConversions) -> dict[str, list[dict[str, t.Any]]]:
+    """Run the tap and return its records by stream."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    records: dict[str, list[dict[str, t.Any]]] = {name: [] for name in STREAMS}
+    for line in out.getvalue().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+    return records
+
+
+def queries(emulator: Emulator, path_end: str) -> list[str]:
+    """Raw query strings of the recorded requests whose path ends with PATH_END, in order."""
+    return [r.raw_query for r in emulator.requests if r.path.endswith(path_end)]
+
+
+def reachable(emulator: Emulator) -> set[str]:
+    """Account URNs the emulator's member holds a role on."""
+    return {row["account"] for row in emulator.world.ad_account_users}
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Backoff's sleeps, recorded instead of slept."""
+    recorded: list[float] = []
+    monkeypatch.setattr(backoff._sync, "time",
+                        types.SimpleNamespace(sleep=recorded.append, monotonic=time.monotonic))
+    return recorded
+
+
+# --- completeness -----------------------------------------------------------------------------
+
+def test_every_seeded_object_arrives_exactly_once(linkedin_emulator: Emulator) -> None:
+    world = linkedin_emulator.world
+    accounts = reachable(linkedin_emulator)
+
+    records = sync(make_tap(linkedin_emulator))
+
+    def ids(stream: str) -> list[int]:
+        return [row["id"] for row in records[stream]]
+
+    assert sorted(ids("ad_accounts")) == sorted(
+        account_id for account_id in world.ad_accounts
+        if f"urn:li:sponsoredAccount:{account_id}" in accounts)
+    for stream, table in (("campaign_groups", world.campaign_groups),
+                          ("campaigns", world.campaigns), ("conversion_rules", world.rules)):
+        assert sorted(ids(stream)) == sorted(key for key, entity in table.items()
+                                             if entity["account"] in accounts), stream
+    assert sorted(ids("creatives")) == sorted(
+        key for key, entity in world.creatives.items() if entity["account"] in accounts)
+    assert sorted((row["campaign"], row["conversion"]) for row in records["campaign_conversions"]
+                  ) == sorted(world.campaign_conversions)
+    assert len(records["ad_account_users"]) == len(world.ad_account_users)
+
+
+def test_paging_follows_cursors_and_start_count_to_the_end(linkedin_emulator: Emulator) -> None:
+    sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]))
+
+    campaign_pages = queries(linkedin_emulator, f"/adAccounts/{SAMPLE_ACCOUNT}/adCampaigns")
+    # 340 campaigns at pageSize 100, listed twice: for `campaigns` and for the associations.
+    assert len(campaign_pages) == 8
+    assert campaign_pages[0] == "q=search&pageSize=100"
+    assert all("&pageToken=" in query for query in campaign_pages[1:4])
+    assert queries(linkedin_emulator, "/rest/conversions") == [
+        f"q=account&account=urn%3Ali%3AsponsoredAccount%3A{SAMPLE_ACCOUNT}&start={start}&count=100"
+        for start in (0, 100)
+    ]
+    association_pages = queries(linkedin_emulator, "/rest/campaignConversions")
+    assert len(association_pages) == 7  # 340 campaigns, 50 per request
+    assert association_pages[0].startswith(
+        "q=campaigns&campaigns=List(urn%3Ali%3AsponsoredCampaign%3A310000001,"
+        "urn%3Ali%3AsponsoredCampaign%3A310000002,")
+
+
+def test_records_use_integer_ids_urns_and_datetimes(linkedin_emulator: Emulator) -> None:
+    world = linkedin_emulator.world
+    records = sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]))
+
+    campaign = next(row for row in records["campaigns"] if row["id"] == 310000001)
+    seeded = world.campaigns[310000001]
+    assert campaign["account_id"] == SAMPLE_ACCOUNT
+    assert campaign["campaignGroup"] == seeded["campaignGroup"]
+    assert campaign["runSchedule"]["start"] == epoch_ms_to_datetime(seeded["runSchedule"]["start"])
+    assert campaign["changeAuditStamps"]["created"]["time"].endswith("Z")
+
+    creative = records["creatives"][0]
+    assert creative["urn"] == f"urn:li:sponsoredCreative:{creative['id']}"
+
+    rule = next(row for row in records["conversion_rules"] if row["id"] == 104001)
+    assert rule["conversionMethod"] == "CONVERSIONS_API"
+    assert rule["created"] == "2026-01-02T00:00:00Z"
+    assert rule["postClickAttributionWindowSize"] == 30
+
+    association = next(row for row in records["campaign_conversions"]
+                       if row["conversion_rule_id"] == 105002)
+    assert association["campaign_id"] == 310000001
+    assert association["campaign"] == "urn:li:sponsoredCampaign:310000001"
+    assert association["associatedAt"] == epoch_ms_to_datetime(world.rules[105002]["created"])
+
+
+# --- filters and Rest.li queries --------------------------------------------------------------
+
+def test_status_filters_send_restli_search_queries(linkedin_emulator: Emulator) -> None:
+    world = linkedin_emulator.world
+    records = sync(make_tap(
+        linkedin_emulator,
+        ad_account_ids=[f"urn:li:sponsoredAccount:{SAMPLE_ACCOUNT}"],
+        account_statuses=["ACTIVE"],
+        campaign_statuses=["ACTIVE", "PAUSED"],
+        campaign_group_statuses=["ACTIVE"],
+        creative_statuses=["ACTIVE"],
+    ))
+
+    assert queries(linkedin_emulator, "/rest/adAccounts") == [
+        "q=search&search=(id:(values:List(urn%3Ali%3AsponsoredAccount%3A512345678)),"
+        "status:(values:List(ACTIVE)))&pageSize=100"
+    ]
+    assert queries(linkedin_emulator, "/adCampaigns")[0] == (
+        "q=search&search=(status:(values:List(ACTIVE,PAUSED)))&pageSize=100")
+    assert queries(linkedin_emulator, "/adCampaignGroups") == [
+        "q=search&search=(status:(values:List(ACTIVE)))&pageSize=100"]
+    assert queries(linkedin_emulator, "/creatives")[0] == (
+        "q=criteria&intendedStatuses=List(ACTIVE)&pageSize=100")
+
+    expected = sorted(key for key, campaign in world.campaigns.items()
+                      if campaign["account"] == f"urn:li:sponsoredAccount:{SAMPLE_ACCOUNT}"
+                      and campaign["status"] in ("ACTIVE", "PAUSED"))
+    assert sorted(row["id"] for row in records["campaigns"]) == expected
+    assert {row["status"] for row in records["campaign_groups"]} == {"ACTIVE"}
+    assert {row["intendedStatus"] for row in records["creatives"]} == {"ACTIVE"}
+
+
+def test_configured_account_without_access_is_named(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT, FOREIGN_ACCOUNT]))
+
+    assert [row["id"] for row in records["ad_accounts"]] == [SAMPLE_ACCOUNT]
+    assert f"did not return ad account(s) {FOREIGN_ACCOUNT}" in caplog.text
+    assert not any(r.path.startswith(f"/rest/adAccounts/{FOREIGN_ACCOUNT}")
+                   for r in linkedin_emulator.requests)
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+def users_stream(tap: TapLinkedInConversions) -> t.Any:
+    return tap.streams["ad_account_users"]
+
+
+def test_429_waits_retry_after_then_succeeds(linkedin_emulator: Emulator,
+                                            sleeps: list[float]) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 429, "retry_after": 7}])
+
+    rows = list(users_stream(make_tap(linkedin_emulator)).get_records(None))
+
+    assert len(rows) == len(linkedin_emulator.world.ad_account_users)
+    assert [r.status for r in linkedin_emulator.requests] == [429, 200]
+    assert sleeps == [7.0]
+
+
+def test_5xx_without_retry_after_backs_off_exponentially(linkedin_emulator: Emulator,
+                                                         sleeps: list[float]) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 503}, {"status": 500}])
+
+    list(users_stream(make_tap(linkedin_emulator)).get_records(None))
+
+    assert [r.status for r in linkedin_emulator.requests] == [503, 500, 200]
+    assert len(sleeps) == 2
+    assert 1 <= sleeps[0] < 2 and 2 <= sleeps[1] < 3
+
+
+def test_retries_stop_after_max_attempts(linkedin_emulator: Emulator,
+                                         sleeps: list[float]) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 502}] * 5)
+
+    with pytest.raises(RetriableAPIError, match="LinkedIn answered 502 for /rest/adAccountUsers"):
+        list(users_stream(make_tap(linkedin_emulator, max_attempts=3)).get_records(None))
+
+    assert len(linkedin_emulator.requests) == 3
+    assert len(sleeps) == 2
+
+
+def test_retry_after_beyond_max_retry_seconds_gives_up_at_once(
+    linkedin_emulator: Emulator, sleeps: list[float]
+) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 429, "retry_after": 900}])
+
+    with pytest.raises(RetriableAPIError):
+        list(users_stream(make_tap(linkedin_emulator, max_retry_seconds=600)).get_records(None))
+
+    assert len(linkedin_emulator.requests) == 1
+    assert sleeps == []
+
+
+def test_daily_quota_is_not_retried(linkedin_emulator: Emulator, sleeps: list[float],
+                                    caplog: pytest.LogCaptureFixture) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 429, "daily": True}])
+
+    with pytest.raises(SystemExit):
+        sync(make_tap(linkedin_emulator))
+
+    assert len(linkedin_emulator.requests) == 1
+    assert sleeps == []
+    assert "daily request quota for this token is used up" in caplog.text
+
+
+# --- refusals ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("config", "fault", "message"),
+    [
+        ({"access_token": "not-a-valid-token"}, None,
+         "LinkedIn rejected the access token (401 INVALID_ACCESS_TOKEN). Set a valid "
+         "access_token, or client_id + client_secret + refresh_token"),
+        ({}, {"status": 403, "code": "ACCESS_DENIED"},
+         "LinkedIn answered 403 for stream 'ad_account_users': Forbidden. The token needs the "
+         "r_ads scope"),
+        ({"linkedin_version": "202511"}, None,
+         "LinkedIn no longer serves LinkedIn-Version 202511 (426 NONEXISTENT_VERSION). Set "
+         "linkedin_version to an active YYYYMM version"),
+    ],
+    ids=["401", "403", "426"],
+)
+def test_refusals_stop_at_once_with_what_to_fix(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture, sleeps: list[float],
+    config: dict[str, t.Any], fault: dict[str, t.Any] | None, message: str,
+) -> None:
+    if fault:
+        linkedin_emulator.faults.script("/rest/adAccountUsers", [fault])
+
+    with pytest.raises(SystemExit) as stop:
+        sync(make_tap(linkedin_emulator, **config))
+
+    assert stop.value.code == 1
+    assert len(linkedin_emulator.requests) == 1
+    assert sleeps == []
+    assert message in caplog.text
+    assert "serviceErrorCode" not in caplog.text  # no response body
+    assert "not-a-valid-token" not in caplog.text
+
+
+def test_cli_401_prints_the_message_but_no_body_or_token(linkedin_emulator: Emulator,
+                                                        tmp_path: t.Any) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"access_token": "secret-but-wrong",
+                                  "api_base_url": linkedin_emulator.url}))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.tap", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+    assert done.returncode == 1
+    assert "LinkedIn rejected the access token (401 INVALID_ACCESS_TOKEN)" in done.stderr
+    assert "secret-but-wrong" not in done.stderr + done.stdout
+    assert "serviceErrorCode" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_config_problems_are_named_before_any_request(linkedin_emulator: Emulator) -> None:
+    tap = make_tap(linkedin_emulator, access_token=None, ad_account_ids=["acme"])
+
+    with pytest.raises(ConfigError) as error:
+        tap.sync_all()
+
+    assert "set access_token, or client_id + client_secret + refresh_token" in str(error.value)
+    assert "ad_account_ids entries must be numbers or urn:li:sponsoredAccount:N" in str(
+        error.value)
+    assert linkedin_emulator.requests == []
+
+
+# --- CLI surface --------------------------------------------------------------------------------
+
+def test_about_reports_the_package_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.tap", "--about", "--format=json"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )
+
+    about = json.loads(done.stdout)
+    assert about["name"] == "tap-linkedin-conversions"
+    assert about["version"] == importlib.metadata.version("target-linkedin-conversions")
+    assert {"ad_account_ids", "campaign_statuses", "access_token"} <= set(
+        about["settings"]["properties"])
+
+
+def test_discover_makes_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: t.Any, **_kwargs: t.Any) -> t.NoReturn:
+        raise AssertionError("discovery must not open a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+    tap = TapLinkedInConversions(config={"api_base_url": "http://127.0.0.1:9"},
+                                 parse_env_config=False)
+    catalog = tap.catalog_dict
+
+    keys = {entry["tap_stream_id"]: list(entry["key_properties"]) for entry in catalog["streams"]}
+    assert keys == {
+        "ad_account_users": ["account_id", "user"],
+        "ad_accounts": ["id"],
+        "campaign_groups": ["id"],
+        "campaigns": ["id"],
+        "creatives": ["id"],
+        "conversion_rules": ["id"],
+        "campaign_conversions": ["campaign_id", "conversion_rule_id"],
+    }
+
+
+# --- paginators without the emulator ------------------------------------------------------------
+
+def response(body: dict[str, t.Any]) -> requests.Response:
+    """A 200 response carrying BODY."""
+    answer = requests.Response()
+    answer.status_code = 200
+    answer._content = json.dumps(body).encode()
+    return answer
+
+
+def test_start_count_without_total_reads_until_an_empty_page() -> None:
+    paginator = StartCountPaginator(start_value=0, page_size=2)
+    full = response({"elements": [{}, {}], "paging": {"start": 0, "count": 2, "total": -1}})
+    empty = response({"elements": [], "paging": {"start": 2, "count": 2, "total": -1}})
+
+    assert paginator.has_more(full)
+    assert not paginator.has_more(empty)
+    assert not paginator.continue_if_empty(empty)
+
+
+def test_start_count_goes_past_a_short_page_before_the_total() -> None:
+    paginator = StartCountPaginator(start_value=0, page_size=2)
+    short = response({"elements": [], "paging": {"start": 0, "count": 2, "total": 5}})
+
+    assert paginator.has_more(short)
+    assert paginator.continue_if_empty(short)
+    paginator.advance(short)
+    paginator.advance(short)
+    assert paginator.current_value == 4
+    paginator.advance(short)
+    assert paginator.finished
+
+
+def test_cursor_continues_past_an_empty_page_that_names_a_next_one() -> None:
+    paginator = CursorPaginator()
+
+    assert paginator.continue_if_empty(response({"elements": [],
+                                                 "metadata": {"nextPageToken": "abc"}}))
+    assert not paginator.continue_if_empty(response({"elements": [], "metadata": {}}))
+
+
+def test_sync_logs_never_contain_the_token(linkedin_emulator: Emulator,
+                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]))
+
+    assert EMULATOR_TOKEN not in caplog.text
