@@ -28,7 +28,12 @@ from target_linkedin_conversions.streams import (
     epoch_ms_to_datetime,
 )
 from target_linkedin_conversions.tap import TapLinkedInConversions
-from tests.conftest import EMULATOR_TOKEN
+from tests.conftest import (
+    EMULATOR_CLIENT_ID,
+    EMULATOR_CLIENT_SECRET,
+    EMULATOR_REFRESH_TOKEN,
+    EMULATOR_TOKEN,
+)
 
 SAMPLE_ACCOUNT = 512345678
 FOREIGN_ACCOUNT = 533333333  # seeded, but the member holds no role on it
@@ -142,6 +147,36 @@ def test_records_use_integer_ids_urns_and_datetimes(linkedin_emulator: Emulator)
     assert association["campaign_id"] == 310000001
     assert association["campaign"] == "urn:li:sponsoredCampaign:310000001"
     assert association["associatedAt"] == epoch_ms_to_datetime(world.rules[105002]["created"])
+
+
+def test_every_request_carries_linkedin_headers(linkedin_emulator: Emulator) -> None:
+    sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]))
+
+    seen = linkedin_emulator.requests
+    assert {r.headers["linkedin-version"] for r in seen} == {"202609"}
+    assert {r.headers["x-restli-protocol-version"] for r in seen} == {"2.0.0"}
+    assert {r.headers["authorization"] for r in seen} == {f"Bearer {EMULATOR_TOKEN}"}
+    assert {r.headers.get("x-restli-method") for r in seen if r.path.endswith("/creatives")
+            } == {"FINDER"}
+
+
+def test_refresh_token_is_traded_once_for_all_streams(linkedin_emulator: Emulator) -> None:
+    tap = make_tap(
+        linkedin_emulator,
+        access_token=None,
+        client_id=EMULATOR_CLIENT_ID,
+        client_secret=EMULATOR_CLIENT_SECRET,
+        refresh_token=EMULATOR_REFRESH_TOKEN,
+        oauth_token_url=linkedin_emulator.url + "/oauth/v2/accessToken",
+        ad_account_ids=[SAMPLE_ACCOUNT],
+    )
+
+    records = sync(tap)
+
+    assert len(records["campaigns"]) == 340
+    token_calls = [r for r in linkedin_emulator.requests if r.path.startswith("/oauth/")]
+    assert len(token_calls) == 1
+    assert all(r.status == 200 for r in linkedin_emulator.requests)
 
 
 # --- filters and Rest.li queries --------------------------------------------------------------
