@@ -15,12 +15,31 @@ from singer_sdk.authenticators import BearerTokenAuthenticator, OAuthAuthenticat
 from target_linkedin_conversions.errors import AuthenticationError
 
 if t.TYPE_CHECKING:
+    import requests
+
     from target_linkedin_conversions.settings import Connection
 
 LOGGER = logging.getLogger(__name__)
 
 
-class StaticTokenAuth(BearerTokenAuthenticator):
+class _KeepsURL:
+    """Authenticates by header only and leaves the URL exactly as the client built it.
+
+    singer-sdk's authenticators re-encode the query string even with no auth parameters,
+    which turns Rest.li structure into `%28`/`%3A` and merges it with the percent-encoded
+    URN colons: `ids=List((campaign:urn%3A...))` would reach LinkedIn unreadable.
+    """
+
+    def authenticate_request(self, request: requests.PreparedRequest
+                             ) -> requests.PreparedRequest:
+        """The SDK's authentication (token refresh, header), then the original URL back."""
+        url = request.url
+        authenticated = super().authenticate_request(request)  # type: ignore[misc]
+        authenticated.url = url
+        return t.cast("requests.PreparedRequest", authenticated)
+
+
+class StaticTokenAuth(_KeepsURL, BearerTokenAuthenticator):
     """A Direct API token or an OAuth access token given in config; it cannot be renewed."""
 
     can_refresh = False
@@ -29,7 +48,7 @@ class StaticTokenAuth(BearerTokenAuthenticator):
         """A fixed token has nothing to refresh to."""
 
 
-class RefreshTokenAuth(OAuthAuthenticator):
+class RefreshTokenAuth(_KeepsURL, OAuthAuthenticator):
     """Trades `refresh_token` for access tokens at LinkedIn's OAuth endpoint, on demand."""
 
     can_refresh = True
