@@ -41,6 +41,36 @@ EVENT_FIELDS = (
     "currency",
 )
 
+CAMPAIGN_URN_PREFIX = "urn:li:sponsoredCampaign:"
+
+# LinkedIn's enums for conversion rules (reference §2.1), checked locally so that a rule is
+# never half-created: LinkedIn creates nothing when a field is wrong, but says so one at a time.
+RULE_TYPES = (
+    "ADD_BILLING_INFO", "ADD_TO_CART", "ADD_TO_LIST", "AD_CLICK", "AD_VIEW", "BOOK_APPOINTMENT",
+    "COMPLETE_SIGNUP", "CONTACT", "DONATE", "DOWNLOAD", "INSTALL", "INVITE", "JOB_APPLY",
+    "KEY_PAGE_VIEW", "LEAD", "LOGIN", "MARKETING_QUALIFIED_LEAD", "OTHER", "OUTBOUND_CLICK",
+    "PHONE_CALL", "PURCHASE", "QUALIFIED_LEAD", "RATE", "REQUEST_QUOTE", "SALES_QUALIFIED_LEAD",
+    "SAVE", "SCHEDULE", "SEARCH", "SHARE", "SIGN_UP", "START_CHECKOUT", "START_TRIAL",
+    "SUBMIT_APPLICATION", "SUBSCRIBE", "TALENT_LEAD", "VIEW_CONTENT", "VIEW_VIDEO",
+)
+RULE_TYPES_FROM_VERSION = {"MARKETING_QUALIFIED_LEAD": 202608, "SALES_QUALIFIED_LEAD": 202608}
+ATTRIBUTION_TYPES = ("LAST_TOUCH_BY_CAMPAIGN", "LAST_TOUCH_BY_CONVERSION")
+VALUE_TYPES = ("DYNAMIC", "FIXED", "NO_VALUE")
+WINDOW_SIZES = (1, 7, 30, 90, 180)
+LONG_WINDOW = 365
+LONG_WINDOW_TYPES = ("ADD_TO_CART", "LEAD", "PURCHASE", "QUALIFIED_LEAD", "SUBMIT_APPLICATION")
+
+RULE_SETTINGS = {
+    "conversion_rule_type": "type",
+    "attribution_type": "attributionType",
+    "post_click_attribution_window_size": "postClickAttributionWindowSize",
+    "view_through_attribution_window_size": "viewThroughAttributionWindowSize",
+    "value_type": "valueType",
+}
+"""Stream setting → the field of LinkedIn's conversion rule it declares."""
+
+_RULE_SPEC_KEYS = ("conversion_rule_id", "conversion_rule_name", *RULE_SETTINGS, "campaigns")
+
 _VERSION_RE = re.compile(r"^\d{6}(\.\d{2})?$")
 _RULE_ID_RE = re.compile(r"^\d+$")
 
@@ -56,6 +86,52 @@ _STREAM_SETTINGS = th.ObjectType(
         description="Rule for this stream's events (bare id or urn:lla:llaPartnerConversion:N).",
     ),
     th.Property(
+        "conversion_rule_name",
+        th.StringType,
+        description="Rule for this stream's events, by its exact name in `ad_account_id` "
+        "(instead of `conversion_rule_id`). Created when missing if `create_missing_rules`.",
+    ),
+    th.Property(
+        "conversion_rule_type",
+        th.StringType,
+        allowed_values=list(RULE_TYPES),
+        description="LinkedIn's rule `type` (e.g. LEAD, PURCHASE). Needed to create the rule; "
+        "for an existing rule a different value is warned about (changed with `update_rules`).",
+    ),
+    th.Property(
+        "attribution_type",
+        th.StringType,
+        allowed_values=list(ATTRIBUTION_TYPES),
+        description="LAST_TOUCH_BY_CAMPAIGN (every campaign gets credit) or "
+        "LAST_TOUCH_BY_CONVERSION (one campaign does). Needed to create the rule.",
+    ),
+    th.Property(
+        "post_click_attribution_window_size",
+        th.IntegerType,
+        allowed_values=[*WINDOW_SIZES, LONG_WINDOW],
+        description="Days after a click: 1, 7, 30, 90 or 180; 365 only for ADD_TO_CART, LEAD, "
+        "PURCHASE, QUALIFIED_LEAD, SUBMIT_APPLICATION. Needed to create the rule.",
+    ),
+    th.Property(
+        "view_through_attribution_window_size",
+        th.IntegerType,
+        allowed_values=[*WINDOW_SIZES, LONG_WINDOW],
+        description="Days after a view, same values as the post-click window. Needed to create "
+        "the rule.",
+    ),
+    th.Property(
+        "value_type",
+        th.StringType,
+        allowed_values=list(VALUE_TYPES),
+        description="DYNAMIC (each event's amount), FIXED or NO_VALUE. Needed to create the rule.",
+    ),
+    th.Property(
+        "campaigns",
+        th.ArrayType(th.CustomType({"type": ["string", "integer"]})),
+        description="Campaign ids (or urn:li:sponsoredCampaign:N) to associate with this "
+        "stream's rule at start-up. Existing associations are never removed.",
+    ),
+    th.Property(
         "rule_field",
         th.StringType,
         description="Column whose value picks the rule through `rule_map`.",
@@ -64,9 +140,11 @@ _STREAM_SETTINGS = th.ObjectType(
         "rule_map",
         th.ObjectType(additional_properties=th.AnyType()),
         description=(
-            "Column value → rule id (or a list of rule ids: one event per rule). A value with no "
-            "entry, or null, goes to this stream's `conversion_rule_id` when set, else is "
-            "rejected; it never falls back to the global rule."
+            "Column value → rule: a rule id, an object with `conversion_rule_id` or "
+            "`conversion_rule_name` (and optionally the rule settings and `campaigns` above), or "
+            "a list of those (one event per rule). A value with no entry, or null, goes to this "
+            "stream's own rule when set, else is rejected; it never falls back to the global "
+            "rule."
         ),
     ),
     th.Property("field_mapping", _FIELD_MAPPING, description="Overrides the top-level mapping."),
@@ -163,6 +241,30 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.StringType,
         description="Rule for every stream that names none (bare id or "
         "urn:lla:llaPartnerConversion:N).",
+    ),
+    th.Property(
+        "check_rules",
+        th.BooleanType,
+        default=True,
+        description="At start-up, look up every configured rule in `ad_account_id` and stop "
+        "before sending if one is missing, disabled or not a Conversions API rule. Rules given "
+        "by name are always looked up.",
+    ),
+    th.Property(
+        "create_missing_rules",
+        th.BooleanType,
+        default=False,
+        description="Create a rule given by `conversion_rule_name` that the account does not "
+        "have, with the rule settings given beside the name (all five are then required). "
+        "Looked up by name first, so it is created once, also across re-runs.",
+    ),
+    th.Property(
+        "update_rules",
+        th.BooleanType,
+        default=False,
+        description="When a rule's declared settings differ from LinkedIn's, change the rule "
+        "(partial update of the differing fields only). Off: the differences are only warned "
+        "about.",
     ),
     th.Property(
         "field_mapping",
@@ -288,6 +390,9 @@ class Settings:
     rejects_path: str
     max_clock_skew_seconds: int
     max_reject_ratio: float | None = None
+    check_rules: bool = True
+    create_missing_rules: bool = False
+    update_rules: bool = False
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
@@ -299,7 +404,9 @@ class Settings:
         account = _account_urn_or_error(config.get("ad_account_id"), errors)
         streams = dict(config.get("streams") or {})
         for name, raw in streams.items():
-            _check_stream(name, raw or {}, errors)
+            _check_stream(name, raw or {}, errors, version=connection.linkedin_version)
+        if not config.get("ad_account_id"):
+            errors.extend(_needs_account(streams))
         ratio = _ratio_or_error(config.get("max_reject_ratio"), errors)
         if errors:
             raise ConfigError(*errors)
@@ -314,21 +421,31 @@ class Settings:
             rejects_path=config.get("rejects_path") or "linkedin-conversions-rejects.jsonl",
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
             max_reject_ratio=ratio,
+            check_rules=bool(config.get("check_rules", True)),
+            create_missing_rules=bool(config.get("create_missing_rules")),
+            update_rules=bool(config.get("update_rules")),
         )
 
-    def for_stream(self, stream_name: str) -> StreamSettings:
+    def for_stream(
+        self, stream_name: str, resolved: t.Mapping[str, str] | None = None
+    ) -> StreamSettings:
         """Resolve STREAM_NAME's settings; the global rule applies only to streams naming none.
 
         A stream that uses `rule_map` does not fall back to the global rule for unmapped
         values: sending a lead to the purchase rule would be worse than rejecting it.
+        RESOLVED maps rule names to URNs (the rule manager's start-up lookup).
         """
         raw = self.streams.get(stream_name) or {}
+        names = resolved or {}
+        prefix = f"streams.{stream_name}"
         mapping = {**self.field_mapping, **(raw.get("field_mapping") or {})}
-        own_rule = _rule_urn_or_error(raw.get("conversion_rule_id"), "", [])
+        own_rule = _spec_urn(raw, names, prefix)
         uses_rule_map = bool(raw.get("rule_field"))
         rule = own_rule if (own_rule or uses_rule_map) else self.conversion_rule
         rule_map = {
-            str(value): tuple(_rule_urn_or_error(r, "", []) or "" for r in _as_list(rules))
+            str(value): tuple(
+                _spec_urn(_as_spec(r), names, f"{prefix}.rule_map[{value!r}]") or ""
+                for r in _as_list(rules))
             for value, rules in (raw.get("rule_map") or {}).items()
         }
         return StreamSettings(
@@ -339,6 +456,42 @@ class Settings:
             rule_map=rule_map,
             default_currency=raw.get("default_currency"),
         )
+
+    def rule_refs(self) -> list[RuleRef]:
+        """Every place in the config that names a rule, in config order, for start-up checks."""
+        refs = []
+        if self.conversion_rule:
+            refs.append(RuleRef("conversion_rule_id", None, self.conversion_rule))
+        for stream_name, raw in self.streams.items():
+            prefix = f"streams.{stream_name}"
+            stream = raw or {}
+            if stream.get("conversion_rule_id") or stream.get("conversion_rule_name"):
+                key = "conversion_rule_id" if stream.get("conversion_rule_id") else \
+                    "conversion_rule_name"
+                refs.append(_rule_ref(f"{prefix}.{key}", stream_name, stream))
+            for value, rules in (stream.get("rule_map") or {}).items():
+                entries = _as_list(rules)
+                for index, entry in enumerate(entries):
+                    where = f"{prefix}.rule_map[{value!r}]"
+                    if len(entries) > 1 or isinstance(rules, (list, tuple)):
+                        where += f"[{index}]"
+                    refs.append(_rule_ref(where, stream_name, _as_spec(entry)))
+        return refs
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleRef:
+    """One place in the config that names a conversion rule, by id or by exact name.
+
+    `declared` holds the rule settings given beside it, as LinkedIn's field names.
+    """
+
+    setting: str
+    stream: str | None
+    urn: str | None = None
+    name: str | None = None
+    declared: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    campaigns: tuple[str, ...] = ()
 
 
 def rule_urn(value: str | int) -> str:
@@ -362,6 +515,52 @@ def _ratio_or_error(value: t.Any, errors: list[str]) -> float | None:
 
 def _as_list(value: t.Any) -> list[t.Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _as_spec(entry: t.Any) -> t.Mapping[str, t.Any]:
+    """A `rule_map` entry as a rule spec: a bare id becomes `{"conversion_rule_id": id}`."""
+    return entry if isinstance(entry, t.Mapping) else {"conversion_rule_id": entry}
+
+
+def _spec_urn(spec: t.Mapping[str, t.Any], names: t.Mapping[str, str], where: str) -> str | None:
+    """The URN of SPEC's rule: its id, or its name through NAMES (resolved at start-up)."""
+    name = spec.get("conversion_rule_name")
+    if not name:
+        return _rule_urn_or_error(spec.get("conversion_rule_id"), "", [])
+    if name not in names:
+        msg = f"{where}: conversion rule {name!r} was not resolved to an id at start-up"
+        raise ConfigError(msg)
+    return names[name]
+
+
+def campaign_urn(value: str | int) -> str:
+    """`urn:li:sponsoredCampaign:N` for a bare id or an already-full URN."""
+    text = str(value).strip()
+    return text if text.startswith(CAMPAIGN_URN_PREFIX) else CAMPAIGN_URN_PREFIX + text
+
+
+def _rule_ref(setting: str, stream: str, spec: t.Mapping[str, t.Any]) -> RuleRef:
+    return RuleRef(
+        setting=setting,
+        stream=stream,
+        urn=_rule_urn_or_error(spec.get("conversion_rule_id"), "", []),
+        name=spec.get("conversion_rule_name") or None,
+        declared={field: spec[key] for key, field in RULE_SETTINGS.items()
+                  if spec.get(key) is not None},
+        campaigns=tuple(dict.fromkeys(campaign_urn(c) for c in spec.get("campaigns") or ())),
+    )
+
+
+def _needs_account(streams: t.Mapping[str, t.Any]) -> list[str]:
+    """Rules by name and campaign associations only make sense within one ad account."""
+    for name, raw in streams.items():
+        stream = raw or {}
+        specs = [stream, *(_as_spec(e) for rules in (stream.get("rule_map") or {}).values()
+                           for e in _as_list(rules))]
+        if any(s.get("conversion_rule_name") or s.get("campaigns") for s in specs):
+            return [f"streams.{name} names a rule by conversion_rule_name or lists campaigns: "
+                    "set ad_account_id (the account those rules and campaigns belong to)"]
+    return []
 
 
 def _auth_errors(config: t.Mapping[str, t.Any], *, token_required: bool) -> list[str]:
@@ -400,14 +599,82 @@ def _account_urn_or_error(value: t.Any, errors: list[str]) -> str | None:
     return ACCOUNT_URN_PREFIX + bare
 
 
-def _check_stream(name: str, raw: t.Mapping[str, t.Any], errors: list[str]) -> None:
+def _check_stream(name: str, raw: t.Mapping[str, t.Any], errors: list[str], *,
+                  version: str = DEFAULT_LINKEDIN_VERSION) -> None:
     prefix = f"streams.{name}"
-    _rule_urn_or_error(raw.get("conversion_rule_id"), f"{prefix}.conversion_rule_id", errors)
+    _check_rule_spec(prefix, raw, errors, version=version, own_rule_of_stream=True)
     if raw.get("rule_map") and not raw.get("rule_field"):
         errors.append(f"{prefix}.rule_map needs {prefix}.rule_field (the column to look up)")
     for value, rules in (raw.get("rule_map") or {}).items():
         for rule in _as_list(rules):
-            _rule_urn_or_error(rule, f"{prefix}.rule_map[{value!r}]", errors)
+            where = f"{prefix}.rule_map[{value!r}]"
+            if not isinstance(rule, t.Mapping):
+                _rule_urn_or_error(rule, where, errors)
+                continue
+            unknown = sorted(set(rule) - set(_RULE_SPEC_KEYS))
+            if unknown:
+                errors.append(f"{where} has unknown keys {', '.join(unknown)}; allowed: "
+                              f"{', '.join(_RULE_SPEC_KEYS)}")
+            if not (rule.get("conversion_rule_id") or rule.get("conversion_rule_name")):
+                errors.append(f"{where} needs conversion_rule_id or conversion_rule_name")
+            _check_rule_spec(where, rule, errors, version=version)
     currency = raw.get("default_currency")
     if currency is not None and not re.fullmatch(r"[A-Za-z]{3}", str(currency)):
         errors.append(f"{prefix}.default_currency must be a 3-letter ISO-4217 code")
+
+
+def _check_rule_spec(where: str, spec: t.Mapping[str, t.Any], errors: list[str], *,
+                     version: str, own_rule_of_stream: bool = False) -> None:
+    """Check a rule given by id or name and the rule settings beside it, against LinkedIn's
+    enums and window rules, so a rule is never created or updated with a value LinkedIn
+    refuses."""
+    sep = "." if own_rule_of_stream else " "
+    rule_id, name = spec.get("conversion_rule_id"), spec.get("conversion_rule_name")
+    _rule_urn_or_error(rule_id, f"{where}{sep}conversion_rule_id".strip(), errors)
+    if rule_id not in (None, "") and name not in (None, ""):
+        errors.append(f"{where}: set conversion_rule_id or conversion_rule_name, not both")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        errors.append(f"{where}{sep}conversion_rule_name must be a non-empty text")
+    described = [k for k in (*RULE_SETTINGS, "campaigns") if spec.get(k) is not None]
+    if own_rule_of_stream and described and not (rule_id or name):
+        errors.append(f"{where}.{described[0]} describes the stream's own rule: set "
+                      f"{where}.conversion_rule_id or {where}.conversion_rule_name")
+    rule_type = spec.get("conversion_rule_type")
+    for key, allowed in (("conversion_rule_type", RULE_TYPES),
+                         ("attribution_type", ATTRIBUTION_TYPES), ("value_type", VALUE_TYPES)):
+        value = spec.get(key)
+        if value is not None and value not in allowed:
+            errors.append(f"{where}{sep}{key} must be one of {', '.join(allowed)}; got {value!r}")
+    gate = RULE_TYPES_FROM_VERSION.get(str(rule_type))
+    if gate is not None and version[:6].isdigit() and int(version[:6]) < gate:
+        errors.append(f"{where}{sep}conversion_rule_type {rule_type} needs linkedin_version "
+                      f"{gate} or later")
+    for key in ("post_click_attribution_window_size", "view_through_attribution_window_size"):
+        problem = window_problem(spec.get(key), rule_type)
+        if problem:
+            errors.append(f"{where}{sep}{key} {problem}")
+    campaigns = spec.get("campaigns")
+    if campaigns is not None and (not isinstance(campaigns, (list, tuple)) or not all(
+            str(c).strip().removeprefix(CAMPAIGN_URN_PREFIX).isdigit() for c in campaigns)):
+        errors.append(f"{where}{sep}campaigns must be a list of campaign ids or "
+                      f"{CAMPAIGN_URN_PREFIX}N")
+
+
+def window_problem(size: t.Any, rule_type: str | None) -> str | None:
+    """Why SIZE is not an attribution window LinkedIn allows for RULE_TYPE; None if it is.
+
+    With RULE_TYPE unknown (None), 365 passes here and is checked against LinkedIn's type.
+    """
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int):
+        return f"must be a whole number of days; got {size!r}"
+    if size in WINDOW_SIZES:
+        return None
+    if size == LONG_WINDOW and (rule_type is None or rule_type in LONG_WINDOW_TYPES):
+        return None
+    allowed = ", ".join(map(str, WINDOW_SIZES))
+    if size == LONG_WINDOW:
+        return (f"365 is only allowed for {', '.join(LONG_WINDOW_TYPES)}, not {rule_type}; "
+                f"use one of {allowed}")
+    return f"must be one of {allowed} (365 for {', '.join(LONG_WINDOW_TYPES)}); got {size}"

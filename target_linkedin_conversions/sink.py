@@ -59,7 +59,7 @@ class ConversionsSink(BatchSink):
 
     def setup(self) -> None:
         """Resolve the stream's settings and refuse to start a stream that has no rule."""
-        stream = self.target.settings.for_stream(self.stream_name)
+        stream = self.target.settings.for_stream(self.stream_name, self.target.rules.by_name)
         if stream.conversion_rule is None and not stream.rule_field:
             msg = (
                 f"Stream '{self.stream_name}' has no conversion rule: set conversion_rule_id, "

@@ -25,6 +25,7 @@ from target_linkedin_conversions.errors import (
 )
 from target_linkedin_conversions.report import RunStats
 from target_linkedin_conversions.rejects import RejectsWriter
+from target_linkedin_conversions.rules import RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
 from target_linkedin_conversions.sink import ConversionsSink
 
@@ -84,6 +85,7 @@ class TargetLinkedInConversions(Target):
             self.settings.connection,
             dry_run_sink=self._write_dry_run if self.settings.dry_run else None,
         )
+        self.rules = RuleManager(self.client, self.settings).prepare(dry_run=self.settings.dry_run)
         self.message_reader.on_malformed = self._reject_malformed_line
         self.failure: Exception | None = None
         if self.settings.dry_run:

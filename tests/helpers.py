@@ -55,12 +55,17 @@ def leads(rows: t.Iterable[dict[str, t.Any]], *, final_state: dict | None = None
 
 
 def base_config(emulator_url: str, tmp_path: t.Any, **overrides: t.Any) -> dict[str, t.Any]:
-    """Config for the emulator's seeded account and rule 104001."""
+    """Config for the emulator's seeded account and rule 104001.
+
+    Start-up rule checks are off, so a run's requests are exactly the events it sends; the
+    checks have their own tests (tests/test_rules.py).
+    """
     return {
         "access_token": "test-token",
         "api_base_url": emulator_url,
         "ad_account_id": "512345678",
         "conversion_rule_id": "104001",
+        "check_rules": False,
         "rejects_path": str(tmp_path / "rejects.jsonl"),
         "dry_run_path": str(tmp_path / "dry_run.jsonl"),
         **overrides,

@@ -57,7 +57,7 @@ def test_the_target_succeeds_and_prints_the_summary_line(sample_run) -> None:
     assert (
         "Run succeeded: 28 records read, 25 events built, 25 sent, 25 accepted, 5 rejected "
         "(conversion_time_in_future=1, conversion_time_too_old=1, invalid_currency=1, "
-        "no_conversion_rule=1, no_identifier=1), 3 requests, "
+        "no_conversion_rule=1, no_identifier=1), 5 requests, "
     ) in target.stderr
 
 
