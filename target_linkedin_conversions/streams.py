@@ -33,6 +33,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
 
+    from target_linkedin_conversions.auth import RefreshTokenAuth, StaticTokenAuth
     from target_linkedin_conversions.tap import TapLinkedInConversions
 
 LOGGER = logging.getLogger(__name__)
@@ -134,30 +135,6 @@ def _within_budget(
         exc = yield wait
 
 
-class QueryPreservingAuth:
-    """Applies an SDK authenticator but keeps the URL exactly as the stream built it.
-
-    singer-sdk 0.54.9's `APIAuthenticatorBase.authenticate_request` rebuilds the query string
-    with `parse_qs` + `urlencode` even when it adds no parameter, which decodes `%3A` and encodes
-    Rest.li's `( ) : ,`: `search=(status:...)` would reach LinkedIn as `search=%28status%3A...`
-    and be refused. LinkedIn authenticates by header only, so the URL is restored afterwards.
-
-    TODO: move this into `auth.py` (the target's `LinkedInClient` sends Rest.li queries through
-    the same authenticators and is hit by the same re-encoding).
-    """
-
-    def __init__(self, inner: t.Callable[[requests.PreparedRequest], requests.PreparedRequest]
-                 ) -> None:
-        self.inner = inner
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        """Authenticate REQUEST (headers) and put its original URL back."""
-        url = request.url
-        request = self.inner(request)
-        request.url = url
-        return request
-
-
 # --- paginators -----------------------------------------------------------------------------
 
 class CursorPaginator(JSONPathPaginator):
@@ -224,9 +201,10 @@ class LinkedInStream(RESTStream[t.Any]):
         return headers
 
     @property
-    def authenticator(self) -> QueryPreservingAuth:
-        """The tap's one authenticator (a refreshed token is shared), URL left untouched."""
-        return QueryPreservingAuth(self.linkedin.linkedin_auth)
+    def authenticator(self) -> StaticTokenAuth | RefreshTokenAuth:
+        """The tap's one authenticator, so a refreshed token is shared by all streams; it
+        leaves the Rest.li query exactly as built."""
+        return self.linkedin.linkedin_auth
 
     @property
     def timeout(self) -> t.Any:
