@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 
 import pytest
 
@@ -561,3 +563,18 @@ def test_rule_refs_list_every_place_a_rule_is_named() -> None:
     assert settings.for_stream("a", {"N": RULE + "1"}).conversion_rule == RULE + "1"
     with pytest.raises(ConfigError, match="was not resolved"):
         settings.for_stream("a")
+
+
+def test_the_cli_exits_1_with_the_problems_and_sends_nothing(linkedin_emulator, tmp_path) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": {"conversion_rule_id": "104010"}})
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.target", "--config",
+         str(tmp_path / "config.json")],
+        input="", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert ("streams.leads.conversion_rule_id: conversion rule 104010 'CAPI – Old webinar' is "
+            "disabled (enabled is false); LinkedIn refuses events for it") in done.stderr
+    assert USABLE in done.stderr
+    assert "test-token" not in done.stderr
+    assert calls(linkedin_emulator) == LOOKUP
