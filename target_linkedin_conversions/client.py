@@ -17,6 +17,7 @@ import time
 import typing as t
 
 import backoff
+import msgspec
 import requests
 
 from target_linkedin_conversions import errors
@@ -34,6 +35,7 @@ _INDEX_PATTERNS = (
     re.compile(r"batchIndex=(\d+)"),
 )
 _INDICES = re.compile(r"indices\s*\[([\d,\s]+)\]")
+_BODY_ENCODER = msgspec.json.Encoder(decimal_format="string")
 _QUOTED = re.compile(r'"[^"]*"')
 _EMAIL_LIKE = re.compile(r"\S+@\S+")
 
@@ -212,7 +214,7 @@ class LinkedInClient:
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
         url = self.settings.api_base_url + path + (f"?{query}" if query else "")
-        data = None if body is None else json.dumps(body, separators=(",", ":"))
+        data = None if body is None else _BODY_ENCODER.encode(body)
         self.pacer.wait_turn()
         with self._count_lock:
             self.request_count += 1

@@ -20,8 +20,7 @@ def text_or_none(value: t.Any) -> str | None:
     """The value as stripped text, or None when it is absent or blank."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else str(value)
-    text = text.strip()
+    text = (value if value.__class__ is str else str(value)).strip()
     return text or None
 
 
@@ -44,7 +43,7 @@ def hashed_email(value: t.Any) -> str | None:
     text = text_or_none(value)
     if text is None:
         return None
-    if is_sha256_hex(text):
+    if len(text) == 64 and is_sha256_hex(text):
         return text.lower()
     return sha256_hex("".join(text.split()).lower())
 

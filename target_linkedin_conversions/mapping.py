@@ -10,9 +10,10 @@ import dataclasses
 import datetime as dt
 import decimal
 import hashlib
-import json
 import time
 import typing as t
+
+import msgspec
 
 from target_linkedin_conversions import identifiers as ids
 from target_linkedin_conversions.settings import EVENT_FIELDS
@@ -36,9 +37,11 @@ class Rejection:
     event: dict[str, t.Any] | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class Mapped:
-    """The events of one record (several when `rule_map` fans out) and dropped optional parts."""
+class Mapped(t.NamedTuple):
+    """The events of one record (several when `rule_map` fans out) and dropped optional parts.
+
+    A named tuple, not a dataclass: one is built per record, and that is the hot path.
+    """
 
     events: list[dict[str, t.Any]]
     dropped: tuple[str, ...] = ()
@@ -50,27 +53,38 @@ def to_epoch_ms(value: t.Any) -> int:
     Numbers (and numeric strings) below 1e11 are seconds, others milliseconds: no real
     conversion happened in 1973, and no epoch in seconds reaches 1e11 before the year 5138.
     """
-    if isinstance(value, bool):
+    if isinstance(value, str):
+        text = value.strip()
+        if "-" in text[1:]:  # a date; a leading "-" alone would be a negative epoch
+            return _iso_ms(text)
+        value = text
+    elif isinstance(value, bool):
         raise ValueError("a boolean is not a time")
-    if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return int(moment.timestamp() * 1000)
-    if isinstance(value, dt.date):
-        return to_epoch_ms(dt.datetime(value.year, value.month, value.day))
-    if isinstance(value, (int, float, decimal.Decimal)):
-        return _epoch_number_ms(decimal.Decimal(str(value)))
-    text = str(value).strip()
+    elif isinstance(value, dt.datetime):
+        return _datetime_ms(value)
+    elif isinstance(value, dt.date):
+        return _datetime_ms(dt.datetime(value.year, value.month, value.day))
+    elif isinstance(value, int):
+        return value * 1000 if abs(value) < EPOCH_SECONDS_LIMIT else value
     try:
-        return _epoch_number_ms(decimal.Decimal(text))
+        number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
     except decimal.InvalidOperation:
-        pass
+        raise ValueError("not an ISO-8601 time or an epoch number") from None
+    return _epoch_number_ms(number)
+
+
+def _iso_ms(text: str) -> int:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError("not an ISO-8601 time or an epoch number") from None
-    if len(text) == 10:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return to_epoch_ms(parsed)
+    return _datetime_ms(parsed)
+
+
+def _datetime_ms(moment: dt.datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return int(moment.timestamp() * 1000)
 
 
 def _epoch_number_ms(number: decimal.Decimal) -> int:
@@ -83,14 +97,17 @@ def _epoch_number_ms(number: decimal.Decimal) -> int:
 
 def to_amount(value: t.Any) -> str:
     """LinkedIn's decimal string, exact: 19.9 stays "19.9", Decimal and big ints lose nothing."""
-    if isinstance(value, bool):
+    if isinstance(value, decimal.Decimal):
+        number = value
+    elif isinstance(value, bool):
         raise ValueError("a boolean is not an amount")
-    if isinstance(value, float):
-        value = repr(value)  # the shortest text that round-trips, not the binary expansion
-    try:
-        number = decimal.Decimal(str(value).strip())
-    except decimal.InvalidOperation:
-        raise ValueError("amount is not a number") from None
+    else:
+        if isinstance(value, float):
+            value = repr(value)  # the shortest text that round-trips, not the binary expansion
+        try:
+            number = decimal.Decimal(str(value).strip())
+        except decimal.InvalidOperation:
+            raise ValueError("amount is not a number") from None
     if not number.is_finite():
         raise ValueError("amount is not a finite number")
     if number < 0:
@@ -114,6 +131,7 @@ class EventBuilder:
         self.max_clock_skew_ms = max_clock_skew_ms
         self.clock = clock
         self.columns = {field: stream.column(field) for field in EVENT_FIELDS}
+        self._plain_id_columns = [(self.columns[field], id_type) for field, id_type in _PLAIN_IDS]
 
     def build(self, record: t.Mapping[str, t.Any]) -> Mapped | Rejection:
         """The events for RECORD, or the first reason it cannot be sent."""
@@ -147,9 +165,6 @@ class EventBuilder:
             )
         return Mapped(events, tuple(dropped))
 
-    def _get(self, record: t.Mapping[str, t.Any], field: str) -> t.Any:
-        return record.get(self.columns[field])
-
     def _rules(self, record: t.Mapping[str, t.Any]) -> tuple[str, ...] | Rejection:
         stream = self.stream
         if stream.rule_field:
@@ -169,60 +184,58 @@ class EventBuilder:
         return (stream.conversion_rule,)
 
     def _user(self, record: t.Mapping[str, t.Any], dropped: list[str]) -> dict[str, t.Any]:
-        user_ids: list[dict[str, str]] = []
-        for id_type, value in self._user_id_values(record, dropped):
-            entry = {"idType": id_type, "idValue": value}
-            if entry not in user_ids:
-                user_ids.append(entry)
-        user: dict[str, t.Any] = {"userIds": user_ids}
+        user: dict[str, t.Any] = {"userIds": self._user_ids(record, dropped)}
         user_info = self._user_info(record, dropped)
         if user_info:
             user["userInfo"] = user_info
-        external_id = ids.text_or_none(self._get(record, "external_id"))
+        external_id = ids.text_or_none(record.get(self.columns["external_id"]))
         if external_id is not None:
             user["externalIds"] = [external_id]
-        lead = ids.text_or_none(self._get(record, "lead_id"))
+        lead = ids.text_or_none(record.get(self.columns["lead_id"]))
         if lead is not None:
             prefix = "urn:li:leadGenFormResponse:"
             user["lead"] = lead if lead.startswith(prefix) else prefix + lead
         return user
 
-    def _user_id_values(
-        self, record: t.Mapping[str, t.Any], dropped: list[str]
-    ) -> t.Iterator[tuple[str, str]]:
-        email = ids.hashed_email(self._get(record, "email"))
+    def _user_ids(self, record: t.Mapping[str, t.Any], dropped: list[str]) -> list[dict]:
+        columns = self.columns
+        user_ids = []
+        email = ids.hashed_email(record.get(columns["email"]))
         if email is not None:
-            yield "SHA256_EMAIL", email
+            user_ids.append({"idType": "SHA256_EMAIL", "idValue": email})
         try:
-            prehashed = ids.prehashed_email(self._get(record, "sha256_email"))
+            prehashed = ids.prehashed_email(record.get(columns["sha256_email"]))
         except ValueError as exc:
             raise _RecordProblemError("invalid_sha256_email", str(exc)) from None
-        if prehashed is not None:
-            yield "SHA256_EMAIL", prehashed
-        for field, id_type in _PLAIN_IDS:
-            value = ids.text_or_none(self._get(record, field))
+        if prehashed is not None and prehashed != email:
+            user_ids.append({"idType": "SHA256_EMAIL", "idValue": prehashed})
+        for column, id_type in self._plain_id_columns:
+            value = record.get(column)
             if value is not None:
-                yield id_type, value
+                value = ids.text_or_none(value)
+                if value is not None:
+                    user_ids.append({"idType": id_type, "idValue": value})
         try:
-            address = ids.ipv4_address(self._get(record, "ip_address"))
+            address = ids.ipv4_address(record.get(columns["ip_address"]))
         except ValueError:
             dropped.append("ip_address")
             address = None
         if address is not None:
-            yield "PLAINTEXT_IP_ADDRESS", address
+            user_ids.append({"idType": "PLAINTEXT_IP_ADDRESS", "idValue": address})
+        return user_ids
 
     def _user_info(self, record: t.Mapping[str, t.Any], dropped: list[str]) -> dict[str, str]:
-        first = ids.text_or_none(self._get(record, "first_name"))
-        last = ids.text_or_none(self._get(record, "last_name"))
+        first = ids.text_or_none(record.get(self.columns["first_name"]))
+        last = ids.text_or_none(record.get(self.columns["last_name"]))
         if first is None or last is None:
             return {}
         info = {"firstName": first, "lastName": last}
         for field, key in (("company_name", "companyName"), ("title", "title")):
-            value = ids.text_or_none(self._get(record, field))
+            value = ids.text_or_none(record.get(self.columns[field]))
             if value is not None:
                 info[key] = value
         try:
-            country = ids.country_code(self._get(record, "country_code"))
+            country = ids.country_code(record.get(self.columns["country_code"]))
         except ValueError:
             dropped.append("country_code")
             country = None
@@ -231,7 +244,7 @@ class EventBuilder:
         return info
 
     def _happened_at(self, record: t.Mapping[str, t.Any]) -> int:
-        raw = self._get(record, "conversion_happened_at")
+        raw = record.get(self.columns["conversion_happened_at"])
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise _RecordProblemError(
                 "missing_conversion_time",
@@ -256,11 +269,11 @@ class EventBuilder:
         return min(happened_at, now)
 
     def _conversion_value(self, record: t.Mapping[str, t.Any]) -> dict[str, str] | None:
-        raw_amount = self._get(record, "amount")
+        raw_amount = record.get(self.columns["amount"])
         if raw_amount is None or (isinstance(raw_amount, str) and not raw_amount.strip()):
             return None
         try:
-            currency = ids.currency_code(self._get(record, "currency"))
+            currency = ids.currency_code(record.get(self.columns["currency"]))
         except ValueError as exc:
             raise _RecordProblemError("invalid_currency", str(exc)) from None
         currency = currency or (self.stream.default_currency or "").upper() or None
@@ -273,7 +286,7 @@ class EventBuilder:
         return {"currencyCode": currency, "amount": amount}
 
     def _event_id(self, record: t.Mapping[str, t.Any], rule: str) -> str | None:
-        mapped = ids.text_or_none(self._get(record, "event_id"))
+        mapped = ids.text_or_none(record.get(self.columns["event_id"]))
         if mapped is not None:
             return mapped
         if not self.key_properties:
@@ -288,8 +301,12 @@ def derived_event_id(stream_name: str, key_values: t.Sequence[t.Any], rule: str)
     Re-running the same rows yields the same ids, so LinkedIn can deduplicate the overlap of a
     resumed sync instead of counting it twice. Hashed, so keys (often emails) never leave raw.
     """
-    material = json.dumps([stream_name, list(key_values), rule], default=str, sort_keys=True)
-    return "sg-" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:40]
+    material = _KEY_ENCODER.encode([stream_name, list(key_values), rule])
+    return "sg-" + hashlib.sha256(material).hexdigest()[:40]
+
+
+# Compact JSON, stable across runs and Python versions; anything exotic is encoded as its text.
+_KEY_ENCODER = msgspec.json.Encoder(enc_hook=str, decimal_format="string")
 
 
 class _RecordProblemError(Exception):

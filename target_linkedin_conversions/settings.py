@@ -299,6 +299,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         "stream, reason code, message, the record and the event as built.",
     ),
     th.Property(
+        "max_requests_in_flight",
+        th.IntegerType,
+        default=4,
+        description="Batches sent concurrently while the next ones are read (1 = one at a "
+        "time). STATE is written only after every earlier batch was delivered.",
+    ),
+    th.Property(
         "max_reject_ratio",
         th.NumberType,
         description="Fail the run (non-zero exit, after writing the rejects) when more than this "
@@ -390,6 +397,7 @@ class Settings:
     rejects_path: str
     max_clock_skew_seconds: int
     max_reject_ratio: float | None = None
+    max_requests_in_flight: int = 4
     check_rules: bool = True
     create_missing_rules: bool = False
     update_rules: bool = False
@@ -421,6 +429,7 @@ class Settings:
             rejects_path=config.get("rejects_path") or "linkedin-conversions-rejects.jsonl",
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
             max_reject_ratio=ratio,
+            max_requests_in_flight=max(1, int(config.get("max_requests_in_flight") or 4)),
             check_rules=bool(config.get("check_rules", True)),
             create_missing_rules=bool(config.get("create_missing_rules")),
             update_rules=bool(config.get("update_rules")),

@@ -85,7 +85,7 @@ class ConversionsSink(BatchSink):
     def process_record(self, record: dict, context: dict) -> None:
         """Validate and map RECORD; stage its events or write its reject."""
         stats = self.target.stats
-        stats.add(records_read=1)
+        stats.read()
         if self._record_validator is not None:
             try:
                 self._record_validator.validate(record)
@@ -98,15 +98,16 @@ class ConversionsSink(BatchSink):
             return
         if outcome.dropped:
             stats.drop(outcome.dropped)
-        stats.add(events_built=len(outcome.events))
+        stats.read(records=0, events=len(outcome.events))
         staged = self._staged[context["batch_id"]]
         staged.extend(_Staged(record, event) for event in outcome.events)
 
     def process_batch(self, context: dict) -> None:
-        """Send the batch's events in chunks of at most 5,000 (fan-out can exceed a batch)."""
+        """Hand the batch's events to the dispatcher in chunks of at most 5,000 (fan-out can
+        exceed a batch); they are sent in the background while the next batch is read."""
         staged = self._staged.pop(context["batch_id"], [])
         for start in range(0, len(staged), MAX_BATCH_SIZE):
-            self._deliver(staged[start:start + MAX_BATCH_SIZE])
+            self.target.dispatcher.submit(self._deliver, staged[start:start + MAX_BATCH_SIZE])
 
     def _deliver(self, chunk: list[_Staged]) -> None:
         """Send CHUNK; reject the elements LinkedIn names and resend the others, never as-is.

@@ -7,8 +7,8 @@ import threading
 import typing as t
 import uuid
 
-from singer_sdk import Target
 import msgspec
+from singer_sdk import Target
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 from singer_sdk.exceptions import (
     InvalidInputLine,
@@ -17,14 +17,15 @@ from singer_sdk.exceptions import (
 )
 
 from target_linkedin_conversions.client import LinkedInClient
+from target_linkedin_conversions.dispatch import Dispatcher
 from target_linkedin_conversions.errors import (
     ConfigError,
     FatalAPIError,
     RejectThresholdError,
     RetriableAPIError,
 )
-from target_linkedin_conversions.report import RunStats
 from target_linkedin_conversions.rejects import RejectsWriter
+from target_linkedin_conversions.report import RunStats
 from target_linkedin_conversions.rules import RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
 from target_linkedin_conversions.sink import ConversionsSink
@@ -86,6 +87,7 @@ class TargetLinkedInConversions(Target):
             dry_run_sink=self._write_dry_run if self.settings.dry_run else None,
         )
         self.rules = RuleManager(self.client, self.settings).prepare(dry_run=self.settings.dry_run)
+        self.dispatcher = Dispatcher(self.settings.max_requests_in_flight)
         self.message_reader.on_malformed = self._reject_malformed_line
         self.failure: Exception | None = None
         if self.settings.dry_run:
@@ -102,6 +104,7 @@ class TargetLinkedInConversions(Target):
         outcome = "failed"
         try:
             super().listen(file_input)
+            self.dispatcher.wait_all()
             self._check_reject_ratio()
             outcome = "succeeded"
         except _CLEAN_FAILURES as exc:
@@ -112,6 +115,7 @@ class TargetLinkedInConversions(Target):
                 self.logger.error("Stopping: %s", exc)
             raise SystemExit(1) from None
         finally:
+            self.dispatcher.shutdown()
             self.logger.info(self.stats.summary(
                 requests=self.client.request_count,
                 outcome=outcome,
@@ -121,6 +125,15 @@ class TargetLinkedInConversions(Target):
             self.rejects.close()
             if self._dry_run_file is not None:
                 self._dry_run_file.close()
+
+    def _write_state_message(self, state: dict) -> None:
+        """Write STATE only once every batch sent before it was delivered or rejected.
+
+        Overrides singer-sdk 0.54's private hook, the one place it writes STATE (pinned
+        ~=0.54.9; covered by the delivery tests).
+        """
+        self.dispatcher.wait_all()
+        super()._write_state_message(state)
 
     def _check_reject_ratio(self) -> None:
         limit = self.settings.max_reject_ratio
@@ -150,7 +163,7 @@ class TargetLinkedInConversions(Target):
 
     def _reject_malformed_line(self, line: str) -> None:
         self.logger.warning("An input line is not valid JSON; written to the rejects output")
-        self.stats.add(records_read=1)
+        self.stats.read()
         self.stats.reject("malformed_message")
         self.rejects.write(stream=None, reason="malformed_message",
                            message="input line is not valid JSON", record={"line": line},
@@ -160,7 +173,7 @@ class TargetLinkedInConversions(Target):
         line = json.dumps(request, separators=(",", ":")) + "\n"
         with self._dry_run_lock:
             if self._dry_run_file is None:
-                self._dry_run_file = open(self.settings.dry_run_path, "a", encoding="utf-8")  # noqa: SIM115
+                self._dry_run_file = open(self.settings.dry_run_path, "a", encoding="utf-8")
             self._dry_run_file.write(line)
             self._dry_run_file.flush()
 
