@@ -236,6 +236,10 @@ class RuleManager:
                         "(%s); its events are shown with rule id 0", item.name,
                         _bare(self.account_urn), item.where, _fields_text(body))
             return DRY_RUN_PLACEHOLDER
+        # TODO: the client retries this POST itself after a timeout or a dropped answer, and
+        # LinkedIn may then hold two rules with this name (the next run refuses them as
+        # ambiguous). Needs a no-retry option on LinkedInClient.request, with a look-up by
+        # name between attempts here; see the xfail test in tests/test_rules.py.
         try:
             response = self._call("POST", RULES_PATH, body=body)
         except RetriableAPIError:
