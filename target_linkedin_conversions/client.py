@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
 import logging
 import random
 import re
@@ -165,12 +164,17 @@ class LinkedInClient:
         body: t.Any = None,
         restli_method: str | None = None,
         indexed_errors: bool = False,
+        retry: bool = True,
     ) -> requests.Response:
-        """One logical call: paced, retried on 429/5xx/timeouts, refreshed once on 401."""
+        """One logical call: paced, retried on 429/5xx/timeouts, refreshed once on 401.
+
+        `retry=False` is for calls that are not idempotent at LinkedIn (creating a rule): a
+        lost answer may hide a success, so the caller checks before trying again.
+        """
         send = backoff.on_exception(
             retry_waits,
             errors.RetriableAPIError,
-            max_tries=self.settings.max_attempts,
+            max_tries=self.settings.max_attempts if retry else 1,
             max_time=self.settings.max_retry_seconds,
             jitter=None,
             on_backoff=self._log_retry,
@@ -251,8 +255,8 @@ class LinkedInClient:
 def _batch_result(response: requests.Response, sent: int) -> BatchResult:
     """Per-element statuses: a 200 can still carry element errors, so check each one."""
     try:
-        elements = response.json().get("elements", [])
-    except ValueError:
+        elements = msgspec.json.decode(response.content).get("elements", [])
+    except (msgspec.DecodeError, AttributeError):
         raise errors.FatalAPIError("LinkedIn answered BATCH_CREATE with a body that is not "
                                    "JSON", status=response.status_code) from None
     if len(elements) != sent:

@@ -236,19 +236,24 @@ class RuleManager:
                         "(%s); its events are shown with rule id 0", item.name,
                         _bare(self.account_urn), item.where, _fields_text(body))
             return DRY_RUN_PLACEHOLDER
-        # TODO: the client retries this POST itself after a timeout or a dropped answer, and
-        # LinkedIn may then hold two rules with this name (the next run refuses them as
-        # ambiguous). Needs a no-retry option on LinkedInClient.request, with a look-up by
-        # name between attempts here; see the xfail test in tests/test_rules.py.
-        try:
-            response = self._call("POST", RULES_PATH, body=body)
-        except RetriableAPIError:
-            # LinkedIn may have created it before failing to answer: look before giving up.
-            again = [r for r in self.find_rules() if r.get("name") == item.name]
-            if not again:
-                raise
-            item.rule = again[0]
-        else:
+        response = None
+        attempts = self.client.settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._call("POST", RULES_PATH, body=body, retry=False)
+                break
+            except RetriableAPIError:
+                # LinkedIn may have created it before the answer was lost: look, never repeat
+                # a create that may have succeeded.
+                again = [r for r in self.find_rules() if r.get("name") == item.name]
+                if again:
+                    item.rule = again[0]
+                    break
+                if attempt == attempts:
+                    raise
+                LOGGER.warning("Creating conversion rule %r failed (attempt %d of %d) and it "
+                               "does not exist; trying again", item.name, attempt, attempts)
+        if response is not None:
             entity = _json_or_none(response)
             rule_id = (entity or {}).get("id") or response.headers.get("x-restli-id")
             if not rule_id:

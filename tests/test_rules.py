@@ -244,8 +244,6 @@ def test_a_create_whose_answer_is_lost_is_found_by_name_not_repeated(
 
 
 
-@pytest.mark.xfail(strict=True, reason="the client retries the non-idempotent create itself; "
-                   "needs a no-retry option on LinkedInClient.request (see rules._create)")
 def test_a_create_whose_answer_is_lost_is_not_repeated_by_the_clients_retries(
         linkedin_emulator, tmp_path, capsys) -> None:
     config = rules_config(linkedin_emulator, tmp_path, {"leads": TRIAL},
@@ -255,6 +253,21 @@ def test_a_create_whose_answer_is_lost_is_not_repeated_by_the_clients_retries(
     run_target(config, one_lead(), capsys)
 
     assert len(rules_named(linkedin_emulator, "CAPI – Trial (singer)")) == 1
+
+def test_a_create_that_failed_before_reaching_linkedin_is_tried_again_once(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": TRIAL},
+                          create_missing_rules=True, max_attempts=3)
+    linkedin_emulator.faults.script("/rest/conversions", [{"drop": "before"}], method="POST")
+
+    run = run_target(config, one_lead(), capsys)
+
+    assert run.error is None
+    posts = [r.status for r in linkedin_emulator.requests
+             if (r.method, r.path) == ("POST", "/rest/conversions")]
+    assert posts == [0, 201]  # the dropped attempt, then one real create
+    assert len(rules_named(linkedin_emulator, "CAPI – Trial (singer)")) == 1
+
 
 def test_one_name_used_by_two_streams_is_created_once(linkedin_emulator, tmp_path,
                                                       capsys) -> None:

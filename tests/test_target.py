@@ -50,7 +50,7 @@ def test_batches_never_exceed_5000_events(linkedin_emulator, tmp_path, capsys) -
     run = run_target(config, leads(rows), capsys)
     assert run.error is None
     sizes = [len(r.json["elements"]) for r in linkedin_emulator.requests]
-    assert sizes == [5000, 5000, 2001]
+    assert sorted(sizes) == [2001, 5000, 5000]  # batches fly concurrently, in any order
     assert len(linkedin_emulator.accepted_events) == 12_001
 
 
