@@ -132,10 +132,14 @@ class EventBuilder:
         self.clock = clock
         self.columns = {field: stream.column(field) for field in EVENT_FIELDS}
         self._plain_id_columns = [(self.columns[field], id_type) for field, id_type in _PLAIN_IDS]
+        self._fixed_rules = (
+            (stream.conversion_rule,) if stream.conversion_rule and not stream.rule_field else ()
+        )
+        self._currencies: dict[t.Any, str | None] = {}
 
     def build(self, record: t.Mapping[str, t.Any]) -> Mapped | Rejection:
         """The events for RECORD, or the first reason it cannot be sent."""
-        rules = self._rules(record)
+        rules = self._fixed_rules or self._rules(record)
         if isinstance(rules, Rejection):
             return rules
         dropped: list[str] = []
@@ -188,10 +192,10 @@ class EventBuilder:
         user_info = self._user_info(record, dropped)
         if user_info:
             user["userInfo"] = user_info
-        external_id = ids.text_or_none(record.get(self.columns["external_id"]))
+        external_id = _text(record.get(self.columns["external_id"]))
         if external_id is not None:
             user["externalIds"] = [external_id]
-        lead = ids.text_or_none(record.get(self.columns["lead_id"]))
+        lead = _text(record.get(self.columns["lead_id"]))
         if lead is not None:
             prefix = "urn:li:leadGenFormResponse:"
             user["lead"] = lead if lead.startswith(prefix) else prefix + lead
@@ -203,20 +207,20 @@ class EventBuilder:
         email = ids.hashed_email(record.get(columns["email"]))
         if email is not None:
             user_ids.append({"idType": "SHA256_EMAIL", "idValue": email})
+        raw = record.get(columns["sha256_email"])
         try:
-            prehashed = ids.prehashed_email(record.get(columns["sha256_email"]))
+            prehashed = None if raw is None else ids.prehashed_email(raw)
         except ValueError as exc:
             raise _RecordProblemError("invalid_sha256_email", str(exc)) from None
         if prehashed is not None and prehashed != email:
             user_ids.append({"idType": "SHA256_EMAIL", "idValue": prehashed})
         for column, id_type in self._plain_id_columns:
-            value = record.get(column)
+            value = _text(record.get(column))
             if value is not None:
-                value = ids.text_or_none(value)
-                if value is not None:
-                    user_ids.append({"idType": id_type, "idValue": value})
+                user_ids.append({"idType": id_type, "idValue": value})
+        raw = record.get(columns["ip_address"])
         try:
-            address = ids.ipv4_address(record.get(columns["ip_address"]))
+            address = None if raw is None else ids.ipv4_address(raw)
         except ValueError:
             dropped.append("ip_address")
             address = None
@@ -225,17 +229,18 @@ class EventBuilder:
         return user_ids
 
     def _user_info(self, record: t.Mapping[str, t.Any], dropped: list[str]) -> dict[str, str]:
-        first = ids.text_or_none(record.get(self.columns["first_name"]))
-        last = ids.text_or_none(record.get(self.columns["last_name"]))
+        first = _text(record.get(self.columns["first_name"]))
+        last = _text(record.get(self.columns["last_name"]))
         if first is None or last is None:
             return {}
         info = {"firstName": first, "lastName": last}
         for field, key in (("company_name", "companyName"), ("title", "title")):
-            value = ids.text_or_none(record.get(self.columns[field]))
+            value = _text(record.get(self.columns[field]))
             if value is not None:
                 info[key] = value
+        raw = record.get(self.columns["country_code"])
         try:
-            country = ids.country_code(record.get(self.columns["country_code"]))
+            country = None if raw is None else ids.country_code(raw)
         except ValueError:
             dropped.append("country_code")
             country = None
@@ -245,7 +250,7 @@ class EventBuilder:
 
     def _happened_at(self, record: t.Mapping[str, t.Any]) -> int:
         raw = record.get(self.columns["conversion_happened_at"])
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None or raw == "" or (raw.__class__ is str and raw.isspace()):
             raise _RecordProblemError(
                 "missing_conversion_time",
                 f"column '{self.columns['conversion_happened_at']}' is empty",
@@ -272,10 +277,15 @@ class EventBuilder:
         raw_amount = record.get(self.columns["amount"])
         if raw_amount is None or (isinstance(raw_amount, str) and not raw_amount.strip()):
             return None
-        try:
-            currency = ids.currency_code(record.get(self.columns["currency"]))
-        except ValueError as exc:
-            raise _RecordProblemError("invalid_currency", str(exc)) from None
+        raw_currency = record.get(self.columns["currency"])
+        currency = self._currencies.get(raw_currency, _UNSEEN)
+        if currency is _UNSEEN:  # a handful of distinct values per stream: check each once
+            try:
+                currency = ids.currency_code(raw_currency)
+            except ValueError as exc:
+                raise _RecordProblemError("invalid_currency", str(exc)) from None
+            if len(self._currencies) < 1000:
+                self._currencies[raw_currency] = currency
         currency = currency or (self.stream.default_currency or "").upper() or None
         if currency is None:
             return None
@@ -286,7 +296,7 @@ class EventBuilder:
         return {"currencyCode": currency, "amount": amount}
 
     def _event_id(self, record: t.Mapping[str, t.Any], rule: str) -> str | None:
-        mapped = ids.text_or_none(record.get(self.columns["event_id"]))
+        mapped = _text(record.get(self.columns["event_id"]))
         if mapped is not None:
             return mapped
         if not self.key_properties:
@@ -313,6 +323,14 @@ class _RecordProblemError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+_UNSEEN: t.Any = object()
+
+
+def _text(value: t.Any) -> str | None:
+    """`identifiers.text_or_none`, without a call for the common absent (None) column."""
+    return None if value is None else ids.text_or_none(value)
 
 
 def _map_key(value: t.Any) -> str | None:

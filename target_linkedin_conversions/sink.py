@@ -85,22 +85,27 @@ class ConversionsSink(BatchSink):
     def process_record(self, record: dict, context: dict) -> None:
         """Validate and map RECORD; stage its events or write its reject."""
         stats = self.target.stats
-        stats.read()
         if self._record_validator is not None:
             try:
                 self._record_validator.validate(record)
             except SchemaViolationError as exc:
+                stats.read()
                 self._reject(record, "schema_violation", str(exc))
                 return
         outcome = self.builder.build(record)
-        if isinstance(outcome, Rejection):
+        if outcome.__class__ is Rejection:
+            stats.read()
             self._reject(record, outcome.reason, outcome.message, outcome.event)
             return
+        events = outcome.events
+        stats.read(1, len(events))
         if outcome.dropped:
             stats.drop(outcome.dropped)
-        stats.read(records=0, events=len(outcome.events))
         staged = self._staged[context["batch_id"]]
-        staged.extend(_Staged(record, event) for event in outcome.events)
+        if len(events) == 1:
+            staged.append(_Staged(record, events[0]))
+        else:
+            staged.extend(_Staged(record, event) for event in events)
 
     def process_batch(self, context: dict) -> None:
         """Hand the batch's events to the dispatcher in chunks of at most 5,000 (fan-out can
