@@ -8,6 +8,33 @@ import time
 import typing as t
 
 
+class ProgressLogger:
+    """Logs `RunStats.progress()` every INTERVAL seconds from a daemon thread.
+
+    A thread, not a record counter, so a run stuck in retries still says it is alive.
+    """
+
+    def __init__(self, stats: RunStats, log: t.Callable[[str], None], interval: float) -> None:
+        self.stats = stats
+        self.log = log
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="progress", daemon=True)
+
+    def start(self) -> None:
+        """Begin logging (nothing happens when the interval is 0)."""
+        if self.interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop logging; the final summary follows."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.log(self.stats.progress())
+
+
 class RunStats:
     """Thread-safe counts of what happened to every record and event of one run."""
 
@@ -21,6 +48,7 @@ class RunStats:
         self.events_dry_run = 0
         self.rejected: collections.Counter[str] = collections.Counter()
         self.dropped_fields: collections.Counter[str] = collections.Counter()
+        self.match_keys: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
     def read(self, records: int = 1, events: int = 0) -> None:
@@ -34,6 +62,30 @@ class RunStats:
         with self._lock:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
+
+    def accepted(self, events: t.Sequence[dict[str, t.Any]]) -> None:
+        """Count EVENTS as accepted, and which match keys each carried.
+
+        LinkedIn's match rate depends on the identifiers sent, so the summary says how many
+        accepted events carried each id type, userInfo, externalIds and lead.
+        """
+        keys: collections.Counter[str] = collections.Counter()
+        for event in events:
+            user = event["user"]
+            keys.update({entry["idType"] for entry in user["userIds"]})
+            keys.update(name for name in ("userInfo", "externalIds", "lead") if name in user)
+        with self._lock:
+            self.events_accepted += len(events)
+            self.match_keys.update(keys)
+
+    def progress(self) -> str:
+        """A progress line for long runs: counts so far and the rate since the start."""
+        with self._lock:
+            seconds = max(self.clock() - self.started, 1e-9)
+            rejected = sum(self.rejected.values())
+            return (f"Progress: {self.records_read} records read, {self.events_accepted} events "
+                    f"accepted, {rejected} rejected, {self.events_accepted / seconds:.0f} "
+                    f"events/s over {seconds:.0f} s")
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count COUNT rejects for REASON."""
@@ -60,6 +112,9 @@ class RunStats:
                 f"{requests} requests",
                 f"{self.clock() - self.started:.1f} s",
             ]
+            if self.match_keys:
+                carried = ", ".join(f"{k}={v}" for k, v in sorted(self.match_keys.items()))
+                parts.append(f"accepted events carried: {carried}")
             if self.dropped_fields:
                 dropped = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped_fields.items()))
                 parts.append(f"unusable optional values left out ({dropped})")

@@ -306,6 +306,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         "time). STATE is written only after every earlier batch was delivered.",
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.IntegerType,
+        default=60,
+        description="Log a progress line (records read, events accepted, rejected, events per "
+        "second) this often during long runs; 0 turns it off.",
+    ),
+    th.Property(
         "max_reject_ratio",
         th.NumberType,
         description="Fail the run (non-zero exit, after writing the rejects) when more than this "
@@ -398,6 +405,7 @@ class Settings:
     max_clock_skew_seconds: int
     max_reject_ratio: float | None = None
     max_requests_in_flight: int = 4
+    progress_interval_seconds: float = 60.0
     check_rules: bool = True
     create_missing_rules: bool = False
     update_rules: bool = False
@@ -430,6 +438,7 @@ class Settings:
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
             max_reject_ratio=ratio,
             max_requests_in_flight=max(1, int(config.get("max_requests_in_flight") or 4)),
+            progress_interval_seconds=float(config.get("progress_interval_seconds", 60)),
             check_rules=bool(config.get("check_rules", True)),
             create_missing_rules=bool(config.get("create_missing_rules")),
             update_rules=bool(config.get("update_rules")),

@@ -144,7 +144,8 @@ class ConversionsSink(BatchSink):
             stats.add(events_sent=len(chunk))
             for index, message in result.rejected.items():
                 self._reject_event(chunk[index], message)
-            stats.add(events_accepted=result.accepted)
+            stats.accepted([item.event for i, item in enumerate(chunk)
+                            if i not in result.rejected])
             return
 
     def _reject(self, record: dict, reason: str, message: str,

@@ -25,7 +25,7 @@ from target_linkedin_conversions.errors import (
     RetriableAPIError,
 )
 from target_linkedin_conversions.rejects import RejectsWriter
-from target_linkedin_conversions.report import RunStats
+from target_linkedin_conversions.report import ProgressLogger, RunStats
 from target_linkedin_conversions.rules import RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
 from target_linkedin_conversions.sink import ConversionsSink
@@ -102,6 +102,9 @@ class TargetLinkedInConversions(Target):
         it after every sink drained without raising).
         """
         outcome = "failed"
+        progress = ProgressLogger(self.stats, self.logger.info,
+                                  self.settings.progress_interval_seconds)
+        progress.start()
         try:
             super().listen(file_input)
             self.dispatcher.wait_all()
@@ -115,6 +118,7 @@ class TargetLinkedInConversions(Target):
                 self.logger.error("Stopping: %s", exc)
             raise SystemExit(1) from None
         finally:
+            progress.stop()
             self.dispatcher.shutdown()
             self.logger.info(self.stats.summary(
                 requests=self.client.request_count,

@@ -156,3 +156,30 @@ def test_bad_time_strings_are_rejects_not_crashes(linkedin_emulator, tmp_path, c
                      leads([{"id": 1, "email": JANE, "conversion_happened_at": value}]), capsys)
     assert run.error is None
     assert [r["reason"] for r in read_rejects(tmp_path)] == ["invalid_conversion_time"]
+
+
+def test_summary_breaks_accepted_events_down_by_match_key(linkedin_emulator, tmp_path, capsys,
+                                                          caplog) -> None:
+    caplog.set_level(logging.INFO)
+    rows = [
+        {"id": 1, "email": JANE, "conversion_happened_at": now_ms()},
+        {"id": 2, "email": JANE, "first_name": "A", "last_name": "B",
+         "conversion_happened_at": now_ms()},
+        {"id": 3, "first_name": "C", "last_name": "D", "conversion_happened_at": now_ms()},
+    ]
+    run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows), capsys)
+    (summary,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run ")]
+    assert "accepted events carried: SHA256_EMAIL=2, userInfo=2" in summary
+
+
+def test_long_runs_log_progress_at_a_steady_interval(linkedin_emulator, tmp_path, capsys,
+                                                     caplog) -> None:
+    caplog.set_level(logging.INFO)
+    linkedin_emulator.faults.script("/rest/conversionEvents", [{"delay": 2.5}])
+    config = base_config(linkedin_emulator.url, tmp_path, progress_interval_seconds=1)
+    run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": now_ms()}]),
+               capsys)
+    progress = [r.getMessage() for r in caplog.records
+                if r.getMessage().startswith("Progress: ")]
+    assert len(progress) == 2
+    assert progress[0].startswith("Progress: 1 records read, 0 events accepted, 0 rejected, ")
