@@ -49,7 +49,7 @@ class RejectsWriter:
         line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
         with self._lock:
             if self._file is None:
-                self._file = _open_private(self.path)
+                self._file = open_private(self.path)
             self._file.write(line)
             self._file.flush()
 
@@ -61,8 +61,11 @@ class RejectsWriter:
                 self._file = None
 
 
-def _open_private(path: str) -> t.TextIO:
-    """Open PATH for appending, creating it with mode 0600 (and its folder) when missing."""
+def open_private(path: str) -> t.TextIO:
+    """Open PATH for appending, creating it with mode 0600 (and its folder) when missing.
+
+    Also used for the dry-run file: its bodies carry names and hashed emails.
+    """
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)

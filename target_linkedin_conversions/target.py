@@ -24,7 +24,7 @@ from target_linkedin_conversions.errors import (
     RejectThresholdError,
     RetriableAPIError,
 )
-from target_linkedin_conversions.rejects import RejectsWriter
+from target_linkedin_conversions.rejects import RejectsWriter, open_private
 from target_linkedin_conversions.report import ProgressLogger, RunStats
 from target_linkedin_conversions.rules import RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
@@ -177,7 +177,7 @@ class TargetLinkedInConversions(Target):
         line = json.dumps(request, separators=(",", ":")) + "\n"
         with self._dry_run_lock:
             if self._dry_run_file is None:
-                self._dry_run_file = open(self.settings.dry_run_path, "a", encoding="utf-8")
+                self._dry_run_file = open_private(self.settings.dry_run_path)
             self._dry_run_file.write(line)
             self._dry_run_file.flush()
 

@@ -81,6 +81,7 @@ def test_dry_run_sends_nothing_and_writes_the_requests(linkedin_emulator, tmp_pa
             "user": {"userIds": [{"idType": "SHA256_EMAIL", "idValue": JANE_SHA}]}}]},
     }]
     assert "test-token" not in (tmp_path / "dry_run.jsonl").read_text()
+    assert stat.S_IMODE(os.stat(tmp_path / "dry_run.jsonl").st_mode) == 0o600
 
 
 def test_rejects_are_written_privately_with_reason_record_and_event(linkedin_emulator, tmp_path,
