@@ -201,14 +201,14 @@ class LinkedInClient:
         response = self._send_once(method, path, query, body, restli_method)
         if response.status_code == 401 and self.auth.can_refresh:
             LOGGER.warning("LinkedIn answered 401 (%s); refreshing the access token",
-                           _error_code(response))
+                           error_fields(response)[0])
             self.auth.force_refresh()
             response = self._send_once(method, path, query, body, restli_method)
             if response.status_code == 401:
                 self.sleep(self.settings.revoked_token_wait_seconds)
                 response = self._send_once(method, path, query, body, restli_method)
-        _raise_for_outcome(response, indexed_errors=indexed_errors,
-                           version=self.settings.linkedin_version)
+        raise_for_linkedin_error(response, indexed_errors=indexed_errors,
+                                 version=self.settings.linkedin_version)
         return response
 
     def _send_once(
@@ -270,43 +270,60 @@ def _batch_result(response: requests.Response, sent: int) -> BatchResult:
     return BatchResult(accepted=sent - len(rejected), rejected=rejected)
 
 
-def _raise_for_outcome(response: requests.Response, *, indexed_errors: bool,
-                       version: str) -> None:
-    """Turn a non-2xx answer into the error class that tells the caller what to do."""
+def raise_for_linkedin_error(response: requests.Response, *, version: str,
+                             indexed_errors: bool = False, where: str = "") -> None:
+    """Turn a non-2xx answer into the error class that tells the caller what to do.
+
+    The one place LinkedIn's statuses get their meaning, for the target, the rule manager and
+    the companion tap alike: retriable (429, 408, 5xx), fatal with what to fix (401, 403,
+    426, the daily quota), per element (indexed 400/422), or fatal as LinkedIn put it.
+    """
     status = response.status_code
     if status < 400:
         return
-    message = _message(response)
+    code, message = error_fields(response)
+    answered = f"LinkedIn answered {status}" + (f" for {where}" if where else "")
+    if status == 429 and "DAY limit" in message:
+        raise errors.DailyQuotaError(
+            "LinkedIn's daily request quota for this token is used up; it resets at 00:00 "
+            "UTC. Run again after that: nothing unsent was confirmed.", status=429)
     if status in RETRIABLE_STATUSES:
-        if status == 429 and "DAY limit" in message:
-            raise errors.DailyQuotaError(
-                "LinkedIn's daily request quota for this token is used up; it resets at 00:00 "
-                "UTC. Re-run after that: STATE was not advanced past the unsent records.",
-                status=429)
-        raise errors.RetriableAPIError(f"LinkedIn answered {status}: {sanitize(message)}",
+        raise errors.RetriableAPIError(f"{answered} ({code}): {message}",
                                        status=status, retry_after=_retry_after(response))
     if status == 401:
         raise errors.AuthenticationError(
-            f"LinkedIn rejected the access token (401 {_error_code(response)}). Set a valid "
-            "access_token, or client_id + client_secret + refresh_token so the target can "
-            "renew it.", status=401)
+            f"LinkedIn rejected the access token (401 {code}). Set a valid access_token, or "
+            "client_id + client_secret + refresh_token so it can be renewed.", status=401)
     if status == 403:
         raise errors.PermissionDeniedError(
-            f"LinkedIn answered 403: {sanitize(message)}. The token needs the scopes "
+            f"{answered} ({code}): {message}. The token needs the scopes "
             "rw_conversions and r_ads, its member needs an ACCOUNT_BILLING_ADMIN, "
             "ACCOUNT_MANAGER, CAMPAIGN_MANAGER or CREATIVE_MANAGER role on the ad account, "
             "and every conversion rule must belong to an account the member can reach.",
             status=403)
     if status == 426:
         raise errors.VersionSunsetError(
-            f"LinkedIn no longer serves LinkedIn-Version {version} (426: {sanitize(message)}). "
+            f"LinkedIn no longer serves LinkedIn-Version {version} (426 {code}). "
             "Set linkedin_version to an active YYYYMM version (each lives about a year).",
             status=426)
     if indexed_errors and status in (400, 422):
-        by_index = element_errors(message)
+        by_index = element_errors(_raw_message(response))
         if by_index:
             raise errors.BatchRejectedError(status, by_index)
-    raise errors.FatalAPIError(f"LinkedIn answered {status}: {sanitize(message)}", status=status)
+    raise errors.FatalAPIError(f"{answered} ({code}): {message}", status=status)
+
+
+def error_fields(response: requests.Response) -> tuple[str, str]:
+    """LinkedIn's error code and its message made safe to log; never the body itself."""
+    try:
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        return "no code", sanitize(response.reason or "", limit=200)
+    if not isinstance(body, dict):
+        return "no code", ""
+    code = body.get("code") or body.get("serviceErrorCode") or body.get("error") or "no code"
+    message = body.get("message") or body.get("error_description") or ""
+    return str(code)[:64], sanitize(str(message), limit=300)
 
 
 def element_errors(message: str) -> dict[int, str]:
@@ -329,25 +346,13 @@ def sanitize(message: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _message(response: requests.Response) -> str:
+def _raw_message(response: requests.Response) -> str:
+    """LinkedIn's full message, index lines included (for reject rows, never for logs)."""
     try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500] or response.reason or ""
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error_description") or body.get("code")
-                   or "")
-    return ""
-
-
-def _error_code(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return "no body"
-    if isinstance(body, dict):
-        return str(body.get("code") or body.get("serviceErrorCode") or "no code")
-    return "no code"
+        body = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        return ""
+    return str(body.get("message") or "") if isinstance(body, dict) else ""
 
 
 def _retry_after(response: requests.Response) -> float | None:

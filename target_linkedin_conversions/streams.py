@@ -24,7 +24,11 @@ from singer_sdk.pagination import JSONPathPaginator, OffsetPaginator
 from singer_sdk.streams import RESTStream
 
 from target_linkedin_conversions import errors, schemas
-from target_linkedin_conversions.client import sanitize, versioned_headers
+from target_linkedin_conversions.client import (
+    error_fields,
+    raise_for_linkedin_error,
+    versioned_headers,
+)
 from target_linkedin_conversions.settings import ACCOUNT_URN_PREFIX
 
 if t.TYPE_CHECKING:
@@ -90,18 +94,6 @@ def convert_timestamps(record: dict[str, t.Any], paths: t.Iterable[tuple[str, ..
 _AUDIT_PATHS = (("changeAuditStamps", "created", "time"),
                 ("changeAuditStamps", "lastModified", "time"))
 _SCHEDULE_PATHS = (("runSchedule", "start"), ("runSchedule", "end"))
-
-
-def _error_fields(response: requests.Response) -> tuple[str, str]:
-    """LinkedIn's error code and message from an error body, never the body itself."""
-    try:
-        body = response.json()
-    except ValueError:
-        return "no code", ""
-    if not isinstance(body, dict):
-        return "no code", ""
-    code = body.get("code") or body.get("serviceErrorCode") or "no code"
-    return str(code)[:64], sanitize(str(body.get("message") or ""), limit=200)
 
 
 def _retry_after(exc: BaseException) -> float | None:
@@ -253,37 +245,17 @@ class LinkedInStream(RESTStream[t.Any]):
     # errors and retries
 
     def validate_response(self, response: requests.Response) -> None:
-        """401/403/426 stop with what to fix; 429 (not the daily quota), 408 and 5xx retry."""
-        status = response.status_code
-        if status < 400:
-            return
-        code, message = _error_fields(response)
-        version = self.linkedin.connection.linkedin_version
-        if status == 401:
-            raise errors.AuthenticationError(
-                f"LinkedIn rejected the access token (401 {code}). Set a valid access_token, or "
-                "client_id + client_secret + refresh_token so the tap can renew it.", status=401)
-        if status == 403:
-            raise errors.PermissionDeniedError(
-                f"LinkedIn answered 403 for stream '{self.name}': {message or code}. The token "
-                "needs the r_ads scope and its member a role on every ad account in "
-                "ad_account_ids.", status=403)
-        if status == 426:
-            raise errors.VersionSunsetError(
-                f"LinkedIn no longer serves LinkedIn-Version {version} (426 {code}). Set "
-                "linkedin_version to an active YYYYMM version (each lives about a year).",
-                status=426)
-        if status == 429 and "DAY limit" in message:
-            raise errors.DailyQuotaError(
-                "LinkedIn's daily request quota for this token is used up; it resets at 00:00 "
-                "UTC. Run the tap again after that.", status=429)
-        if status in self.extra_retry_statuses or status >= 500:
-            raise RetriableAPIError(self.response_error_message(response), response)
-        raise errors.FatalAPIError(self.response_error_message(response), status=status)
+        """LinkedIn's statuses mean what the target's client says they mean; retriable ones
+        become the SDK's `RetriableAPIError` so its backoff hooks retry them."""
+        try:
+            raise_for_linkedin_error(response, version=self.linkedin.connection.linkedin_version,
+                                     where=f"stream '{self.name}'")
+        except errors.RetriableAPIError:
+            raise RetriableAPIError(self.response_error_message(response), response) from None
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status, path and LinkedIn's error code: no query, body, headers or token."""
-        code, message = _error_fields(response)
+        code, message = error_fields(response)
         path = urlparse(response.url).path
         detail = f"{code}: {message}" if message else code
         return f"LinkedIn answered {response.status_code} for {path} ({detail})"

@@ -174,7 +174,8 @@ def test_an_unknown_ad_account_is_a_config_error(linkedin_emulator, tmp_path, ca
     with pytest.raises(ConfigError) as info:
         run_target(config, one_lead(), capsys)
     assert str(info.value) == (
-        "ad_account_id 511111111: LinkedIn answered 404: Ad account 511111111 does not exist")
+        "ad_account_id 511111111: LinkedIn answered 404 (NOT_FOUND): "
+        "Ad account 511111111 does not exist")
 
 
 def test_check_rules_false_skips_rules_given_by_id_only(linkedin_emulator, tmp_path,

@@ -294,8 +294,8 @@ def test_daily_quota_is_not_retried(linkedin_emulator: Emulator, sleeps: list[fl
          "LinkedIn rejected the access token (401 INVALID_ACCESS_TOKEN). Set a valid "
          "access_token, or client_id + client_secret + refresh_token"),
         ({}, {"status": 403, "code": "ACCESS_DENIED"},
-         "LinkedIn answered 403 for stream 'ad_account_users': Forbidden. The token needs the "
-         "r_ads scope"),
+         "LinkedIn answered 403 for stream 'ad_account_users' (ACCESS_DENIED): Forbidden. The "
+         "token needs the scopes rw_conversions and r_ads"),
         ({"linkedin_version": "202511"}, None,
          "LinkedIn no longer serves LinkedIn-Version 202511 (426 NONEXISTENT_VERSION). Set "
          "linkedin_version to an active YYYYMM version"),
