@@ -57,6 +57,11 @@ def versioned_headers(version: str) -> dict[str, str]:
     }
 
 
+def encode_batch(events: t.Sequence[dict[str, t.Any]]) -> bytes:
+    """The BATCH_CREATE body for EVENTS, as compact JSON bytes."""
+    return _BODY_ENCODER.encode({"elements": events})
+
+
 class RequestPacer:
     """Keeps requests under LinkedIn's per-token quota (600 per minute) in any 60 s window.
 
@@ -145,15 +150,18 @@ class LinkedInClient:
 
     def send_events(self, events: t.Sequence[dict[str, t.Any]]) -> BatchResult:
         """BATCH_CREATE EVENTS (at most 5,000); raise `BatchRejectedError` for indexed 4xx."""
+        return self.send_batch(encode_batch(events), len(events))
+
+    def send_batch(self, body: bytes, count: int) -> BatchResult:
+        """BATCH_CREATE a body made by `encode_batch` from COUNT events."""
         if self.dry_run_sink is not None:
             self._write_dry_run("POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
-                                {"elements": list(events)})
+                                msgspec.json.decode(body))
             return BatchResult(accepted=0, rejected={}, dry_run=True)
         response = self.request(
-            "POST", EVENTS_PATH, body={"elements": list(events)}, restli_method="BATCH_CREATE",
-            indexed_errors=True,
+            "POST", EVENTS_PATH, body=body, restli_method="BATCH_CREATE", indexed_errors=True,
         )
-        return _batch_result(response, len(events))
+        return _batch_result(response, count)
 
     def request(
         self,
@@ -161,7 +169,7 @@ class LinkedInClient:
         path: str,
         *,
         query: str = "",
-        body: t.Any = None,
+        body: t.Any = None,  # JSON-able, or bytes already encoded
         restli_method: str | None = None,
         indexed_errors: bool = False,
         retry: bool = True,
@@ -218,7 +226,7 @@ class LinkedInClient:
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
         url = self.settings.api_base_url + path + (f"?{query}" if query else "")
-        data = None if body is None else _BODY_ENCODER.encode(body)
+        data = body if body is None or isinstance(body, bytes) else _BODY_ENCODER.encode(body)
         self.pacer.wait_turn()
         with self._count_lock:
             self.request_count += 1

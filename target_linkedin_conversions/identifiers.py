@@ -12,6 +12,8 @@ import re
 import typing as t
 
 _SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
+_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -63,6 +65,8 @@ def ipv4_address(value: t.Any) -> str | None:
     text = text_or_none(value)
     if text is None:
         return None
+    if _IPV4.fullmatch(text):  # the common case, without building an ipaddress object
+        return text
     try:
         address = ipaddress.ip_address(text)
     except ValueError:

@@ -8,6 +8,11 @@ import time
 import typing as t
 
 
+_ID_TYPES = ("SHA256_EMAIL", "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", "ACXIOM_ID",
+             "PLAINTEXT_IP_ADDRESS", "SHA256_IP_ADDRESS", "GOOGLE_AID")
+_USER_PARTS = ("userInfo", "externalIds", "lead")
+
+
 class ProgressLogger:
     """Logs `RunStats.progress()` every INTERVAL seconds from a daemon thread.
 
@@ -73,10 +78,25 @@ class RunStats:
         for event in events:
             user = event["user"]
             keys.update({entry["idType"] for entry in user["userIds"]})
-            keys.update(name for name in ("userInfo", "externalIds", "lead") if name in user)
+            keys.update(name for name in _USER_PARTS if name in user)
         with self._lock:
             self.events_accepted += len(events)
             self.match_keys.update(keys)
+
+    def accepted_batch(self, body: bytes, count: int) -> None:
+        """Count a whole batch as accepted, reading match keys off its encoded BODY.
+
+        Counting patterns in the bytes costs next to nothing; walking 5,000 event dicts per
+        batch would cost the reading thread noticeable time. The patterns are exact: a JSON
+        string value is never followed by a colon, and idType values come from a fixed set.
+        """
+        keys = {
+            id_type: body.count(b'"idType":"%s"' % id_type.encode()) for id_type in _ID_TYPES
+        }
+        keys.update({name: body.count(b'"%s":' % name.encode()) for name in _USER_PARTS})
+        with self._lock:
+            self.events_accepted += count
+            self.match_keys.update({k: v for k, v in keys.items() if v})
 
     def progress(self) -> str:
         """A progress line for long runs: counts so far and the rate since the start."""

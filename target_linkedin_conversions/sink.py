@@ -11,6 +11,7 @@ import typing as t
 
 from singer_sdk.sinks import BatchSink
 
+from target_linkedin_conversions.client import encode_batch
 from target_linkedin_conversions.errors import BatchRejectedError, ConfigError
 from target_linkedin_conversions.mapping import EventBuilder, Rejection
 from target_linkedin_conversions.settings import MAX_BATCH_SIZE
@@ -123,8 +124,9 @@ class ConversionsSink(BatchSink):
         stats = self.target.stats
         client = self.target.client
         while chunk:
+            body = encode_batch([item.event for item in chunk])
             try:
-                result = client.send_events([item.event for item in chunk])
+                result = client.send_batch(body, len(chunk))
             except BatchRejectedError as exc:
                 stats.add(events_sent=len(chunk))
                 named = {i: m for i, m in exc.by_index.items() if 0 <= i < len(chunk)}
@@ -142,6 +144,9 @@ class ConversionsSink(BatchSink):
                 stats.add(events_dry_run=len(chunk))
                 return
             stats.add(events_sent=len(chunk))
+            if not result.rejected:
+                stats.accepted_batch(body, len(chunk))
+                return
             for index, message in result.rejected.items():
                 self._reject_event(chunk[index], message)
             stats.accepted([item.event for i, item in enumerate(chunk)
