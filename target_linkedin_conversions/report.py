@@ -7,7 +7,6 @@ import threading
 import time
 import typing as t
 
-
 _ID_TYPES = ("SHA256_EMAIL", "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", "ACXIOM_ID",
              "PLAINTEXT_IP_ADDRESS", "SHA256_IP_ADDRESS", "GOOGLE_AID")
 _USER_PARTS = ("userInfo", "externalIds", "lead")

@@ -11,7 +11,8 @@ EVENTS = [
                           {"idType": "PLAINTEXT_IP_ADDRESS", "idValue": "192.0.2.1"}],
               "userInfo": {"firstName": "lead", "lastName": "\"userInfo\":"}}},
     {"conversion": "urn:lla:llaPartnerConversion:1", "conversionHappenedAt": 1,
-     "user": {"userIds": [], "lead": "urn:li:leadGenFormResponse:1", "externalIds": ["SHA256_EMAIL"]}},
+     "user": {"userIds": [], "lead": "urn:li:leadGenFormResponse:1",
+              "externalIds": ["SHA256_EMAIL"]}},
 ]
 
 
