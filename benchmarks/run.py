@@ -68,7 +68,8 @@ class Run:
     problems: list[str] = dataclasses.field(default_factory=list)
 
 
-FLOOR = Pipeline("floor", "SDK floor (do-nothing BatchSink, msgspec reader, validation off)")
+FLOOR = Pipeline("floor", "SDK floor (do-nothing BatchSink, SDK defaults, validation off)")
+FLOOR_MSGSPEC = Pipeline("floor-msgspec", "SDK floor with the msgspec reader (context)")
 FLOOR_VALIDATED = Pipeline("floor-validated", "SDK floor with the SDK's default validation on")
 
 
@@ -149,6 +150,8 @@ class Bench:
         stem = self.runs_dir / f"{label}-{pipeline.key}"
         config_path = self._write_config(stem, config)
         argv = [sys.executable, str(HERE / "floor_target.py"), "--config", str(config_path)]
+        if pipeline is FLOOR_MSGSPEC:
+            argv.append("--msgspec")
         seconds, rss, code = run_child(argv, input_path=input_path, stem=stem, env=self.env)
         run = Run(seconds, rss)
         self._check_exit(run, code, stem)
@@ -211,7 +214,7 @@ class Bench:
 def measure(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, t.Any]]:
     """Every size, every round, the pipelines in the same order each round (ABAB...)."""
     bench = Bench(args, env)
-    pipelines = [FLOOR]
+    pipelines = [FLOOR, FLOOR_MSGSPEC]
     if not args.skip_validated_floor:
         pipelines.append(FLOOR_VALIDATED)
     pipelines += [target_pipeline(ms) for ms in args.latency_ms]
