@@ -35,7 +35,7 @@ from tests.helpers import Run, base_config, now_ms, read_rejects, record, run_ta
 
 EVENTS = "/rest/conversionEvents"
 RULE = "urn:lla:llaPartnerConversion:104001"
-SERIAL_ATTEMPTS = 4  # max_attempts with one request in flight
+SERIAL_ATTEMPTS = 4  # max_attempts when one batch is sent at a time
 EXHAUSTING = 200  # failing steps after which every call of a failing run has given up
 READ_TIMEOUT = 0.3  # short, yet far above a normal answer even on a cold, busy machine
 SLOW_ANSWER = {"delay": READ_TIMEOUT * 2}  # handled by "LinkedIn", answer lost to the timeout
@@ -196,11 +196,12 @@ def cases(draw: st.DrawFn) -> Case:
         linkedin_rejects[derived_event_id("leads", [row_id], RULE)] = (
             "ERROR :: /user/userIds/0/idValue :: made-up refusal")
 
-    # One request at a time: runs of fewer than max_attempts failures, each closed by an
+    # One batch at a time: runs of fewer than max_attempts failures, each closed by an
     # answered request, must all be survived. Several in flight: the calls share the script,
     # so max_attempts exceeds all failures before the exhausting block.
-    in_flight = draw(st.sampled_from([1, 2, 4]))
-    run_length = SERIAL_ATTEMPTS - 1 if in_flight == 1 else 4
+    in_flight = draw(st.sampled_from([0, 1, 2, 4]))  # 0: sent in the reading thread
+    serial = in_flight <= 1
+    run_length = SERIAL_ATTEMPTS - 1 if serial else 4
     schedule: list[t.Any] = []
     for _ in range(draw(st.integers(0, 5))):
         schedule += draw(st.lists(st.sampled_from(FAILURES), max_size=run_length))
@@ -209,7 +210,7 @@ def cases(draw: st.DrawFn) -> Case:
     slow = [i for i, step in enumerate(schedule) if step is SLOW_ANSWER]
     for i in slow[1:]:
         schedule[i] = {"status": 503}
-    max_attempts = SERIAL_ATTEMPTS if in_flight == 1 else len(schedule) + 1
+    max_attempts = SERIAL_ATTEMPTS if serial else len(schedule) + 1
     exhaust_at = None
     if draw(st.integers(0, 3)) == 0:
         # From here on LinkedIn fails every request: at the start or after one of the first
@@ -270,7 +271,7 @@ def test_every_row_is_accepted_once_or_rejected_and_state_never_runs_ahead(
 
     Also: each row ends where its defect says (valid rows accepted, each bad row rejected with
     its reason), every failed request is retried after one backoff sleep (Retry-After
-    honoured), and with one request in flight the target gives up after exactly
+    honoured), and with one batch at a time the target gives up after exactly
     `max_attempts` tries and sends nothing more.
     """
     emulator = linkedin_emulator
@@ -327,7 +328,7 @@ def test_every_row_is_accepted_once_or_rejected_and_state_never_runs_ahead(
         assert run.states == []
         assert len(accepted_ids) + len(rejects) <= run.target.stats.records_read
         assert all(case.expected[row_id] != "accepted" for row_id in rejected_ids)
-        if case.in_flight == 1:
+        if case.in_flight <= 1:
             # Gave up after exactly max_attempts tries of one call; sent nothing after that.
             assert consumed == case.exhaust_at + case.max_attempts
             assert len(events_requests) == consumed
@@ -338,7 +339,7 @@ def test_every_row_is_accepted_once_or_rejected_and_state_never_runs_ahead(
     assert run.exit_code == 0
     # One backoff sleep per failed request (each was retried); Retry-After is honoured.
     assert len(backoff_sleeps) == len(failed)
-    if case.in_flight == 1:
+    if case.in_flight <= 1:
         for step, wait in zip(failed, backoff_sleeps, strict=True):
             if "retry_after" in step:
                 assert step["retry_after"] <= wait <= step["retry_after"] + 0.1
