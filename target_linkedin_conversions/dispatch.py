@@ -14,15 +14,15 @@ import typing as t
 
 
 class Dispatcher:
-    """Runs send jobs on up to MAX_IN_FLIGHT threads (1 = in the caller's thread)."""
+    """Runs send jobs on up to MAX_IN_FLIGHT background threads (0 = in the caller's thread)."""
 
     def __init__(self, max_in_flight: int) -> None:
-        self.max_in_flight = max(1, max_in_flight)
+        self.max_in_flight = max(0, max_in_flight)
         self._pool = (
             cf.ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="linkedin-send")
-            if self.max_in_flight > 1 else None
+            if self.max_in_flight else None
         )
-        self._slots = threading.BoundedSemaphore(self.max_in_flight)
+        self._slots = threading.BoundedSemaphore(max(1, self.max_in_flight))
         self._lock = threading.Lock()
         self._pending: set[cf.Future[None]] = set()
         self._failure: BaseException | None = None

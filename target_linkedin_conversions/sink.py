@@ -7,11 +7,13 @@ records that were not delivered.
 
 from __future__ import annotations
 
+import decimal
 import typing as t
 
+import msgspec
 from singer_sdk.sinks import BatchSink
 
-from target_linkedin_conversions.client import encode_batch
+from target_linkedin_conversions.client import decode_event, encode_event, join_batch
 from target_linkedin_conversions.errors import BatchRejectedError, ConfigError
 from target_linkedin_conversions.mapping import EventBuilder, Rejection
 from target_linkedin_conversions.settings import MAX_BATCH_SIZE
@@ -22,8 +24,20 @@ if t.TYPE_CHECKING:
 
 
 class _Staged(t.NamedTuple):
-    record: dict[str, t.Any]
-    event: dict[str, t.Any]
+    """A record and one of its events, both already encoded as JSON.
+
+    Encoded at once because bytes take a fraction of the memory of the dicts, and several
+    batches (one being read, the ones in flight) are held at a time. The record is kept only
+    for the reject row, should LinkedIn refuse the event.
+    """
+
+    record: bytes
+    event: bytes
+
+
+# Decimals travel as JSON numbers and come back as Decimals: a reject row shows what was read.
+_RECORD_ENCODER = msgspec.json.Encoder(enc_hook=str, decimal_format="number")
+_RECORD_DECODER = msgspec.json.Decoder(float_hook=decimal.Decimal)
 
 
 class ConversionsSink(BatchSink):
@@ -103,10 +117,11 @@ class ConversionsSink(BatchSink):
         if outcome.dropped:
             stats.drop(outcome.dropped)
         staged = self._staged[context["batch_id"]]
+        encoded = _RECORD_ENCODER.encode(record)
         if len(events) == 1:
-            staged.append(_Staged(record, events[0]))
+            staged.append(_Staged(encoded, encode_event(events[0])))
         else:
-            staged.extend(_Staged(record, event) for event in events)
+            staged.extend(_Staged(encoded, encode_event(event)) for event in events)
 
     def process_batch(self, context: dict) -> None:
         """Hand the batch's events to the dispatcher in chunks of at most 5,000 (fan-out can
@@ -124,7 +139,7 @@ class ConversionsSink(BatchSink):
         stats = self.target.stats
         client = self.target.client
         while chunk:
-            body = encode_batch([item.event for item in chunk])
+            body = join_batch([item.event for item in chunk])
             try:
                 result = client.send_batch(body, len(chunk))
             except BatchRejectedError as exc:
@@ -149,7 +164,7 @@ class ConversionsSink(BatchSink):
                 return
             for index, message in result.rejected.items():
                 self._reject_event(chunk[index], message)
-            stats.accepted([item.event for i, item in enumerate(chunk)
+            stats.accepted([decode_event(item.event) for i, item in enumerate(chunk)
                             if i not in result.rejected])
             return
 
@@ -161,7 +176,8 @@ class ConversionsSink(BatchSink):
                                   event=event)
 
     def _reject_event(self, item: _Staged, message: str) -> None:
-        self._reject(item.record, "linkedin_rejected", message, item.event)
+        self._reject(_RECORD_DECODER.decode(item.record), "linkedin_rejected", message,
+                     decode_event(item.event))
 
     def clean_up(self) -> None:
         """Nothing staged may survive the end of the run."""

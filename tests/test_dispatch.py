@@ -52,10 +52,14 @@ def test_a_background_failure_is_raised_at_the_next_submit_and_at_wait() -> None
         dispatcher.submit(lambda: None)
 
 
-def test_one_in_flight_runs_in_the_callers_thread() -> None:
+def test_zero_in_flight_runs_in_the_callers_thread_and_one_in_the_background() -> None:
     seen: list[str] = []
-    Dispatcher(1).submit(lambda: seen.append(threading.current_thread().name))
-    assert seen == [threading.current_thread().name]
+    Dispatcher(0).submit(lambda: seen.append(threading.current_thread().name))
+    background = Dispatcher(1)
+    background.submit(lambda: seen.append(threading.current_thread().name))
+    background.wait_all()
+    assert seen[0] == threading.current_thread().name
+    assert seen[1].startswith("linkedin-send")
 
 
 def rows(start: int, n: int) -> list[dict]:
