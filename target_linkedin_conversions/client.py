@@ -157,6 +157,15 @@ class LinkedInClient:
         self.dry_run_sink = dry_run_sink
         self.request_count = 0
         self._count_lock = threading.Lock()
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """Refuse further requests and retries: the run is over (finished or stopping).
+
+        Background sends still retrying give up at their next attempt instead of keeping a
+        stopping process busy.
+        """
+        self._closed.set()
 
     @property
     def base_headers(self) -> dict[str, str]:
@@ -200,6 +209,7 @@ class LinkedInClient:
             max_tries=self.settings.max_attempts if retry else 1,
             max_time=self.settings.max_retry_seconds,
             jitter=None,
+            giveup=lambda exc: self._closed.is_set(),
             on_backoff=self._log_retry,
             on_giveup=self._log_giveup,
             logger=None,
@@ -240,6 +250,8 @@ class LinkedInClient:
         headers = dict(self.base_headers)
         if restli_method:
             headers["X-RestLi-Method"] = restli_method
+        if self._closed.is_set():
+            raise errors.FatalAPIError(f"not sending {method} {path}: the run is stopping")
         url = self.settings.api_base_url + path + (f"?{query}" if query else "")
         data = body if body is None or isinstance(body, bytes) else _BODY_ENCODER.encode(body)
         self.pacer.wait_turn()

@@ -4,13 +4,19 @@ Real LinkedIn takes on the order of 100 ms per 2 MB batch; sending one batch at 
 halve a backfill's speed. At most `max_in_flight` batches are out at once, which also bounds
 memory. A failure in the background is raised in the main thread at the next submit or wait,
 and the target waits for every batch before it writes STATE, so STATE never runs ahead.
+
+The workers are daemon threads: on a stop signal the process exits at once instead of waiting
+for batches still retrying. Those batches were never confirmed by a STATE, so the next run
+sends them again and their eventIds let LinkedIn drop the overlap.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import queue
 import threading
 import typing as t
+
+Job = tuple[t.Callable[..., None], tuple[t.Any, ...]]
 
 
 class Dispatcher:
@@ -18,58 +24,58 @@ class Dispatcher:
 
     def __init__(self, max_in_flight: int) -> None:
         self.max_in_flight = max(0, max_in_flight)
-        self._pool = (
-            cf.ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="linkedin-send")
-            if self.max_in_flight else None
-        )
         self._slots = threading.BoundedSemaphore(max(1, self.max_in_flight))
-        self._lock = threading.Lock()
-        self._pending: set[cf.Future[None]] = set()
+        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._pending = 0
         self._failure: BaseException | None = None
+        self._workers: list[threading.Thread] = []
 
     def submit(self, job: t.Callable[..., None], *args: t.Any) -> None:
         """Run JOB(*ARGS) now or in the background; block while all slots are busy."""
         self.raise_failure()
-        if self._pool is None:
+        if not self.max_in_flight:
             job(*args)
             return
         self._slots.acquire()
-        try:
-            self.raise_failure()
-            future = self._pool.submit(job, *args)
-        except BaseException:
+        if self._failure is not None:
             self._slots.release()
-            raise
-        with self._lock:
-            self._pending.add(future)
-        future.add_done_callback(self._finished)
+            self.raise_failure()
+        self._start_workers()
+        with self._idle:
+            self._pending += 1
+        self._jobs.put((job, args))
 
     def wait_all(self) -> None:
         """Block until every submitted job ended; raise the first failure, if any."""
-        while True:
-            with self._lock:
-                pending = list(self._pending)
-            if not pending:
-                break
-            cf.wait(pending)
+        with self._idle:
+            while self._pending:
+                self._idle.wait()
         self.raise_failure()
 
     def raise_failure(self) -> None:
         """Re-raise, in the calling thread, the first exception a background job raised."""
-        with self._lock:
-            failure = self._failure
+        failure = self._failure
         if failure is not None:
             raise failure
 
-    def shutdown(self) -> None:
-        """Cancel jobs not yet started; running ones finish their current request."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+    def _start_workers(self) -> None:
+        while len(self._workers) < self.max_in_flight:
+            worker = threading.Thread(target=self._work, name="linkedin-send", daemon=True)
+            worker.start()
+            self._workers.append(worker)
 
-    def _finished(self, future: cf.Future[None]) -> None:
-        with self._lock:
-            self._pending.discard(future)
-            if not future.cancelled() and future.exception() is not None \
-                    and self._failure is None:
-                self._failure = future.exception()
-        self._slots.release()
+    def _work(self) -> None:
+        while True:
+            job, args = self._jobs.get()
+            try:
+                job(*args)
+            except BaseException as exc:  # handed to the main thread
+                with self._idle:
+                    if self._failure is None:
+                        self._failure = exc
+            finally:
+                self._slots.release()
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()

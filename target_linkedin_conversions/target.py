@@ -119,7 +119,7 @@ class TargetLinkedInConversions(Target):
             raise SystemExit(1) from None
         finally:
             progress.stop()
-            self.dispatcher.shutdown()
+            self.client.close()
             self.logger.info(self.stats.summary(
                 requests=self.client.request_count,
                 outcome=outcome,

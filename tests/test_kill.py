@@ -155,11 +155,8 @@ def test_killed_mid_run_then_resumed_from_last_state_loses_nothing_and_doubles_n
 
 @pytest.mark.parametrize("in_flight", [
     pytest.param(0, id="sent-by-the-reading-thread"),
-    pytest.param(2, id="sent-in-the-background", marks=pytest.mark.xfail(strict=True, reason=(
-        "SIGTERM raises SystemExit in the main thread only; batches already handed to the "
-        "Dispatcher's worker threads keep retrying (backoff sleeps, further requests) and "
-        "the interpreter joins those threads at exit, so the process lingers for up to "
-        "max_attempts x (Retry-After or read_timeout) after the signal."))),
+    # Background senders are daemon threads and the client refuses retries once stopping.
+    pytest.param(2, id="sent-in-the-background"),
 ])
 def test_sigterm_during_backoff_stops_at_once_without_retrying(
     tmp_path: pathlib.Path, in_flight: int
