@@ -420,9 +420,19 @@ class Pipeline:
                    self.emulator.duplicate_event_ids - duplicates, bookmark)
 
 
+@dataclasses.dataclass
+class Runs:
+    """The three runs of the job, and the loader's rejects file."""
+
+    first: Run
+    second: Run
+    third: Run
+    rejects: pathlib.Path
+
+
 @pytest.fixture(scope="module")
 def runs(postgres: Postgres, meltano: pathlib.Path,
-         tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[dict[str, Run]]:
+         tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Runs]:
     """The three runs, in order; each test reads the one it is about."""
     project = tmp_path_factory.mktemp("meltano-project")
     with Emulator(tokens={TOKEN}) as emulator:
@@ -432,16 +442,15 @@ def runs(postgres: Postgres, meltano: pathlib.Path,
         assert installed.returncode == 0, installed.stdout + installed.stderr
 
         postgres.sql(TABLE + "".join(row.insert() for row in FIRST_ROWS))
-        outcome = {"first": pipeline.run()}
+        first = pipeline.run()
 
         postgres.sql("".join(row.insert() for row in SECOND_ROWS))
-        outcome["second"] = pipeline.run()
+        second = pipeline.run()
 
         write_project(project, postgres, emulator.url, mapped=True)
         postgres.sql("".join(row.insert() for row in THIRD_ROWS))
-        outcome["third"] = pipeline.run()
-        outcome["rejects"] = project / "rejects.jsonl"
-        yield outcome
+        third = pipeline.run()
+        yield Runs(first, second, third, project / "rejects.jsonl")
 
 
 def succeeded(run: Run) -> None:
@@ -451,17 +460,17 @@ def succeeded(run: Run) -> None:
 # -- the tests -------------------------------------------------------------------------------------
 
 
-def test_first_run_sends_every_row_as_its_exact_event(runs) -> None:
-    run = runs["first"]
+def test_first_run_sends_every_row_as_its_exact_event(runs: Runs) -> None:
+    run = runs.first
     succeeded(run)
     assert by_event_id(run.events) == by_event_id(expected_event(row) for row in FIRST_ROWS)
     assert run.duplicates == 0
     assert "Run succeeded: 4 records read" in run.log
 
 
-def test_the_exact_values_linkedin_receives(runs) -> None:
+def test_the_exact_values_linkedin_receives(runs: Runs) -> None:
     """Spelled out once for a reader: hashed trimmed email, epoch ms, decimal string amount."""
-    [ada] = [e for e in runs["first"].events if e["conversion"] == RULE + "104002"
+    [ada] = [e for e in runs.first.events if e["conversion"] == RULE + "104002"
              and e["conversionValue"]["currencyCode"] == "EUR"]
     assert ada["user"]["userIds"] == [{
         "idType": "SHA256_EMAIL",
@@ -472,35 +481,34 @@ def test_the_exact_values_linkedin_receives(runs) -> None:
     assert ada["eventId"].startswith("sg-") and len(ada["eventId"]) == 43
 
 
-def test_state_lets_the_second_run_send_only_new_rows(runs) -> None:
+def test_state_lets_the_second_run_send_only_new_rows(runs: Runs) -> None:
     """Rows 5 and 6 are new; row 4 sits at the bookmark and is re-read (Singer's incremental
     replication is inclusive), so it is sent again with the same eventId: a duplicate LinkedIn
     drops, not a second conversion."""
-    run = runs["second"]
+    run = runs.second
     succeeded(run)
     sent = by_event_id(run.events)
     assert sent == by_event_id(expected_event(ROWS[i]) for i in (4, 5, 6))
     assert run.duplicates == 1
-    assert dt.datetime.fromisoformat(runs["first"].bookmark) == ROWS[4].updated_at
+    assert dt.datetime.fromisoformat(runs.first.bookmark) == ROWS[4].updated_at
     assert dt.datetime.fromisoformat(run.bookmark) == ROWS[6].updated_at
 
 
-def test_stream_map_renames_filters_and_derives(runs) -> None:
+def test_stream_map_renames_filters_and_derives(runs: Runs) -> None:
     """`conversion_happened_at: converted_at` renames, `__filter__` drops the QA row, and
     `external_id: 'crm-' + str(id)` reaches LinkedIn as user.externalIds."""
-    run = runs["third"]
+    run = runs.third
     succeeded(run)
     assert by_event_id(run.events) == by_event_id(
         expected_event(ROWS[i], external_id=f"crm-{i}") for i in (6, 7)
     )
     assert run.duplicates == 1  # row 6, at the bookmark, as in the second run
     assert dt.datetime.fromisoformat(run.bookmark) == ROWS[8].updated_at  # filtered, still read
-    rejects = runs["rejects"]
-    assert not rejects.exists() or rejects.read_text() == ""
+    assert not runs.rejects.exists() or runs.rejects.read_text() == ""
 
 
-def test_no_token_or_personal_data_in_meltanos_log(runs) -> None:
-    log = "".join(run.log for key, run in runs.items() if key != "rejects")
+def test_no_token_or_personal_data_in_meltanos_log(runs: Runs) -> None:
+    log = runs.first.log + runs.second.log + runs.third.log
     assert TOKEN not in log
     emails = [row.email.strip() for row in ROWS.values() if row.email]
     assert [email for email in emails if email in log] == []
