@@ -259,7 +259,7 @@ class LinkedInClient:
             self.request_count += 1
         try:
             return self.session.request(
-                method, url, data=data, headers=headers,
+                method, url, data=data, headers=headers, allow_redirects=False,
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             )
         except requests.Timeout as exc:
@@ -290,19 +290,33 @@ class LinkedInClient:
 def _batch_result(response: requests.Response, sent: int) -> BatchResult:
     """Per-element statuses: a 200 can still carry element errors, so check each one."""
     try:
-        elements = msgspec.json.decode(response.content).get("elements", [])
-    except (msgspec.DecodeError, AttributeError):
-        raise errors.FatalAPIError("LinkedIn answered BATCH_CREATE with a body that is not "
-                                   "JSON", status=response.status_code) from None
+        elements = _STATUSES.decode(response.content).elements
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise errors.FatalAPIError(
+            f"LinkedIn answered BATCH_CREATE with {response.status_code} and a body that is not "
+            "a list of element statuses; nothing can be said about the batch",
+            status=response.status_code) from None
     if len(elements) != sent:
         msg = f"LinkedIn answered {len(elements)} element statuses for {sent} events"
         raise errors.FatalAPIError(msg, status=response.status_code)
     rejected = {
-        index: sanitize(str(element.get("error") or f"element status {element.get('status')}"))
+        index: sanitize(str(element.error or f"element status {element.status}"))
         for index, element in enumerate(elements)
-        if int(element.get("status", 201)) >= 400
+        if element.status >= 400
     }
     return BatchResult(accepted=sent - len(rejected), rejected=rejected)
+
+
+class _ElementStatus(msgspec.Struct):
+    status: int = 201
+    error: t.Any = None
+
+
+class _BatchStatuses(msgspec.Struct):
+    elements: list[_ElementStatus] = msgspec.field(default_factory=list)
+
+
+_STATUSES = msgspec.json.Decoder(_BatchStatuses)
 
 
 def raise_for_linkedin_error(response: requests.Response, *, version: str,
@@ -314,9 +328,13 @@ def raise_for_linkedin_error(response: requests.Response, *, version: str,
     426, the daily quota), per element (indexed 400/422), or fatal as LinkedIn put it.
     """
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
     code, message = error_fields(response)
+    if status < 400:
+        raise errors.FatalAPIError(
+            f"LinkedIn answered {status} (a redirect) for {response.request.path_url.split('?')[0]}"
+            ": check api_base_url", status=status)
     answered = f"LinkedIn answered {status}" + (f" for {where}" if where else "")
     if status == 429 and "DAY limit" in message:
         raise errors.DailyQuotaError(

@@ -12,6 +12,8 @@ import os
 import threading
 import typing as t
 
+from target_linkedin_conversions.errors import ConfigError
+
 
 class RejectsWriter:
     """Appends reject rows to PATH; thread-safe, since sinks may drain in parallel."""
@@ -53,12 +55,33 @@ class RejectsWriter:
             self._file.write(line)
             self._file.flush()
 
+    def check(self) -> None:
+        """Stop the run before anything is sent when the file could not be written later;
+        the file itself is created only with the first reject."""
+        check_writable(self.path, "rejects_path")
+
     def close(self) -> None:
         """Close the file if a reject was ever written."""
         with self._lock:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def check_writable(path: str, setting: str) -> None:
+    """Raise `ConfigError` unless PATH is, or can become, a regular file this run may write."""
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):  # missing folders are created with the file
+        folder = os.path.dirname(folder)
+    if os.path.isdir(path):
+        problem = "is a directory"
+    elif os.path.exists(path) and not os.access(path, os.W_OK):
+        problem = "is not writable"
+    elif not os.path.isdir(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"cannot be created in {folder!r}"
+    else:
+        return
+    raise ConfigError(f"{setting} {path!r} {problem}")
 
 
 def open_private(path: str) -> t.TextIO:

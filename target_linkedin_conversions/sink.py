@@ -14,7 +14,7 @@ import msgspec
 from singer_sdk.sinks import BatchSink
 
 from target_linkedin_conversions.client import decode_event, encode_event, join_batch
-from target_linkedin_conversions.errors import BatchRejectedError, ConfigError
+from target_linkedin_conversions.errors import BatchRejectedError, ConfigError, FatalAPIError
 from target_linkedin_conversions.mapping import EventBuilder, Rejection
 from target_linkedin_conversions.settings import MAX_BATCH_SIZE
 from target_linkedin_conversions.validation import RecordValidator, SchemaViolationError
@@ -74,7 +74,9 @@ class ConversionsSink(BatchSink):
 
     def setup(self) -> None:
         """Resolve the stream's settings and refuse to start a stream that has no rule."""
-        stream = self.target.settings.for_stream(self.stream_name, self.target.rules.by_name)
+        rules = self.target.rules
+        stream = self.target.settings.for_stream(self.stream_name,
+                                                 rules.by_name if rules else {})
         if stream.conversion_rule is None and not stream.rule_field:
             msg = (
                 f"Stream '{self.stream_name}' has no conversion rule: set conversion_rule_id, "
@@ -146,7 +148,10 @@ class ConversionsSink(BatchSink):
                 stats.add(events_sent=len(chunk))
                 named = {i: m for i, m in exc.by_index.items() if 0 <= i < len(chunk)}
                 if not named:
-                    raise
+                    msg = (f"LinkedIn refused the batch ({exc.status}) naming element indexes "
+                           f"outside it ({sorted(exc.by_index)[:5]} of {len(chunk)}); nothing "
+                           "in it can be told apart, so the run stops")
+                    raise FatalAPIError(msg, status=exc.status) from None
                 self.logger.warning(
                     "LinkedIn refused %d of %d events by index (status %d); rejecting those "
                     "and resending the other %d", len(named), len(chunk), exc.status,

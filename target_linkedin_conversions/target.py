@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import typing as t
 import uuid
@@ -24,13 +25,15 @@ from target_linkedin_conversions.errors import (
     RejectThresholdError,
     RetriableAPIError,
 )
-from target_linkedin_conversions.rejects import RejectsWriter, open_private
+from target_linkedin_conversions.rejects import RejectsWriter, check_writable, open_private
 from target_linkedin_conversions.report import ProgressLogger, RunStats
-from target_linkedin_conversions.rules import RuleManager
+from target_linkedin_conversions.rules import ResolvedRules, RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
 from target_linkedin_conversions.sink import ConversionsSink
 
 _MALFORMED = "_MALFORMED_LINE"
+_BLANK = "_BLANK_LINE"
+LOGGER = logging.getLogger(__name__)
 
 # Errors whose message already says what happened and what to do: logged without a traceback.
 _CLEAN_FAILURES = (
@@ -45,24 +48,49 @@ _CLEAN_FAILURES = (
 
 
 class ConversionsReader(MsgSpecReader):
-    """msgspec's fast reader, but a malformed line becomes a reject instead of a crash that
-    prints the line (and the personal data in it) to the log."""
+    """msgspec's fast reader, hardened: what cannot be a Singer message becomes a reject or a
+    clear error, and no error message repeats the line (and the personal data in it)."""
 
     on_malformed: t.Callable[[str], None] | None = None
 
     def deserialize_json(self, line: str) -> dict:
-        """Decode LINE; hand an undecodable one to `on_malformed` and skip it."""
+        """Decode LINE; hand anything that is not a usable message to `on_malformed`."""
+        if not line.strip() or line.strip() == "\ufeff":
+            return {"type": _BLANK}  # blank lines separate nothing in Singer; skip them
         try:
-            return decoder.decode(line)  # type: ignore[no-any-return]
-        except msgspec.DecodeError:
-            if self.on_malformed is None:
-                return super().deserialize_json(line)
-            self.on_malformed(line)
-            return {"type": _MALFORMED}
+            message = decoder.decode(line.lstrip("\ufeff"))
+        except (msgspec.DecodeError, UnicodeError):
+            message = None
+        if _is_usable(message):
+            return message  # type: ignore[return-value]
+        if self.on_malformed is None:
+            raise InvalidInputLine("an input line is not a valid Singer message")
+        self.on_malformed(line)
+        return {"type": _MALFORMED}
+
+    @staticmethod
+    def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
+        """Name the missing keys only: the SDK's message repeats the whole line."""
+        missing = sorted(requires - set(line_dict)) if isinstance(line_dict, dict) else requires
+        if missing:
+            msg = f"a Singer message lacks its required key(s): {', '.join(sorted(missing))}"
+            raise InvalidInputLine(msg)
 
     def _process_unknown_message(self, message_dict: dict) -> None:
-        if message_dict.get("type") != _MALFORMED:
-            super()._process_unknown_message(message_dict)
+        kind = message_dict.get("type")
+        if kind not in (_MALFORMED, _BLANK):
+            LOGGER.warning("Ignoring a Singer message of unknown type '%s'", str(kind)[:40])
+
+
+def _is_usable(message: t.Any) -> bool:
+    """A dict with a type; a RECORD's record and a SCHEMA's schema must be objects."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return False
+    if message["type"] == "RECORD":
+        return isinstance(message.get("record"), dict)
+    if message["type"] == "SCHEMA":
+        return isinstance(message.get("schema"), dict)
+    return True
 
 
 class TargetLinkedInConversions(Target):
@@ -86,7 +114,7 @@ class TargetLinkedInConversions(Target):
             self.settings.connection,
             dry_run_sink=self._write_dry_run if self.settings.dry_run else None,
         )
-        self.rules = RuleManager(self.client, self.settings).prepare(dry_run=self.settings.dry_run)
+        self.rules: ResolvedRules | None = None
         self.dispatcher = Dispatcher(self.settings.max_requests_in_flight)
         self.message_reader.on_malformed = self._reject_malformed_line
         self.failure: Exception | None = None
@@ -106,6 +134,11 @@ class TargetLinkedInConversions(Target):
                                   self.settings.progress_interval_seconds)
         progress.start()
         try:
+            self.rejects.check()
+            if self.settings.dry_run:
+                check_writable(self.settings.dry_run_path, "dry_run_path")
+            self.rules = RuleManager(self.client, self.settings).prepare(
+                dry_run=self.settings.dry_run)
             super().listen(file_input)
             self.dispatcher.wait_all()
             self._check_reject_ratio()
@@ -131,12 +164,15 @@ class TargetLinkedInConversions(Target):
                 self._dry_run_file.close()
 
     def _write_state_message(self, state: dict) -> None:
-        """Write STATE only once every batch sent before it was delivered or rejected.
+        """Write STATE only once every batch sent before it was delivered or rejected, and
+        never for a run that already rejected more than `max_reject_ratio` allows (Meltano
+        would keep that STATE, and the next run would skip the rejected rows).
 
         Overrides singer-sdk 0.54's private hook, the one place it writes STATE (pinned
         ~=0.54.9; covered by the delivery tests).
         """
         self.dispatcher.wait_all()
+        self._check_reject_ratio()
         super()._write_state_message(state)
 
     def _check_reject_ratio(self) -> None:
@@ -166,11 +202,13 @@ class TargetLinkedInConversions(Target):
         raise SystemExit(128 + signum)
 
     def _reject_malformed_line(self, line: str) -> None:
-        self.logger.warning("An input line is not valid JSON; written to the rejects output")
+        self.logger.warning("An input line is not a usable Singer message; written to the "
+                            "rejects output")
         self.stats.read()
         self.stats.reject("malformed_message")
         self.rejects.write(stream=None, reason="malformed_message",
-                           message="input line is not valid JSON", record={"line": line},
+                           message="input line is not valid JSON, or not a usable Singer "
+                           "message (a RECORD needs an object record)", record={"line": line},
                            key_properties=[])
 
     def _write_dry_run(self, request: dict[str, t.Any]) -> None:

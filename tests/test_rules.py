@@ -8,6 +8,8 @@ import json
 import logging
 import subprocess
 import sys
+import types
+import typing as t
 
 import pytest
 
@@ -43,6 +45,13 @@ TRIAL = {
     "view_through_attribution_window_size": 30,
     "value_type": "NO_VALUE",
 }
+
+def stopped_with(kind: type[BaseException], run: t.Any) -> t.Any:
+    """The run stopped (exit 1, before sending) with an error of KIND; `.value` is the error."""
+    assert isinstance(run.error, kind), run.error
+    assert run.exit_code == 1
+    return types.SimpleNamespace(value=run.error)
+
 
 
 def rules_config(emulator, tmp_path, streams: dict, **overrides) -> dict:
@@ -127,8 +136,7 @@ def test_an_unusable_rule_stops_the_run_before_anything_is_sent(
     create = "creating" in problem
     config = rules_config(linkedin_emulator, tmp_path, {"leads": stream},
                           create_missing_rules=create)
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
 
     assert info.value.errors == [problem, USABLE]
     assert calls(linkedin_emulator) == LOOKUP
@@ -142,8 +150,7 @@ def test_every_problem_is_reported_at_once_naming_where_the_rule_is_used(
         "signups": {"rule_field": "plan", "rule_map": {
             "team": "104001", "enterprise": ["104001", {"conversion_rule_id": "999999"}]}},
     }, conversion_rule_id="104020")
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
 
     assert info.value.errors == [
         "conversion_rule_id: conversion rule 104020 'Website – Pricing page' is not a "
@@ -161,8 +168,7 @@ def test_every_problem_is_reported_at_once_naming_where_the_rule_is_used(
 def test_checks_need_the_ad_account(linkedin_emulator, tmp_path, capsys) -> None:
     config = rules_config(linkedin_emulator, tmp_path, {})
     del config["ad_account_id"]
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert info.value.errors == [
         "ad_account_id is required to check the conversion rules before sending "
         "(conversion_rule_id); set it, or set check_rules to false"]
@@ -171,8 +177,7 @@ def test_checks_need_the_ad_account(linkedin_emulator, tmp_path, capsys) -> None
 
 def test_an_unknown_ad_account_is_a_config_error(linkedin_emulator, tmp_path, capsys) -> None:
     config = rules_config(linkedin_emulator, tmp_path, {}, ad_account_id="511111111")
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert str(info.value) == (
         "ad_account_id 511111111: LinkedIn answered 404 (NOT_FOUND): "
         "Ad account 511111111 does not exist")
@@ -289,8 +294,7 @@ def test_two_usable_rules_with_one_name_are_ambiguous(linkedin_emulator, tmp_pat
     config = rules_config(linkedin_emulator, tmp_path,
                           {"leads": {"conversion_rule_name": "CAPI – Purchase"}},
                           create_missing_rules=True)
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert info.value.errors[0] == (
         "streams.leads.conversion_rule_name: 2 usable conversion rules are named "
         "'CAPI – Purchase' (104002, 104099); name one by conversion_rule_id instead")
@@ -357,8 +361,7 @@ def test_a_365_day_window_is_checked_against_linkedins_rule_type(linkedin_emulat
     config = rules_config(linkedin_emulator, tmp_path, {"leads": {
         "conversion_rule_id": "104003", "post_click_attribution_window_size": 365}},
         update_rules=True)
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert info.value.errors[0] == (
         "streams.leads.conversion_rule_id: post_click_attribution_window_size 365 is only "
         "allowed for ADD_TO_CART, LEAD, PURCHASE, QUALIFIED_LEAD, SUBMIT_APPLICATION, not "
@@ -413,8 +416,7 @@ def test_a_refused_association_stops_the_run_before_sending(linkedin_emulator, t
                                                             capsys) -> None:
     config = rules_config(linkedin_emulator, tmp_path, {"leads": {
         "conversion_rule_id": "104001", "campaigns": ["320000001"]}})
-    with pytest.raises(ConfigError) as info:
-        run_target(config, one_lead(), capsys)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert info.value.errors == [
         "streams.leads.conversion_rule_id: LinkedIn refused to associate campaign 320000001 "
         "with conversion rule 104001 'CAPI – Demo request': Campaign 320000001 belongs to "
