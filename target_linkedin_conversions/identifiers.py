@@ -10,6 +10,7 @@ import hashlib
 import ipaddress
 import re
 import typing as t
+import unicodedata
 
 _SHA256_HEX = re.compile(r"^[0-9A-Fa-f]{64}$")
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
@@ -41,13 +42,20 @@ def hashed_email(value: t.Any) -> str | None:
 
     An input that already is 64 hex characters is lowercased and never hashed again, so a
     warehouse that stores hashes and one that stores addresses produce the same value.
+    Non-ASCII text is first NFC-normalised and cleared of invisible format characters (a
+    CSV's byte-order mark, zero-width spaces), which would otherwise change the hash and
+    lose the match without a trace.
     """
     text = text_or_none(value)
     if text is None:
         return None
     if len(text) == 64 and is_sha256_hex(text):
         return text.lower()
-    return sha256_hex("".join(text.split()).lower())
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFC", text)
+                       if unicodedata.category(ch) != "Cf")
+    text = "".join(text.split()).lower()
+    return sha256_hex(text) if text else None
 
 
 def prehashed_email(value: t.Any) -> str | None:

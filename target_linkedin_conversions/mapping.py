@@ -26,6 +26,8 @@ MAX_EVENT_AGE_MS = 90 * MS_PER_DAY
 # An event sent minutes after it was mapped must still be inside LinkedIn's 90 days.
 SEND_MARGIN_MS = 3_600_000
 EPOCH_SECONDS_LIMIT = 100_000_000_000  # below: seconds (until year 5138); above: milliseconds
+# No real conversion is worth 10^30 of anything; "1e99999999" would become a 100 MB string.
+_AMOUNT_DIGITS = 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +76,8 @@ def to_epoch_ms(value: t.Any) -> int:
 
 
 def _iso_ms(text: str) -> int:
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -112,6 +116,8 @@ def to_amount(value: t.Any) -> str:
         raise ValueError("amount is not a finite number")
     if number < 0:
         raise ValueError("amount is negative")
+    if number and not -_AMOUNT_DIGITS < number.adjusted() < _AMOUNT_DIGITS:
+        raise ValueError(f"amount has more than {_AMOUNT_DIGITS} digits before or after the point")
     return format(number, "f")
 
 

@@ -71,8 +71,8 @@ RULE_SETTINGS = {
 
 _RULE_SPEC_KEYS = ("conversion_rule_id", "conversion_rule_name", *RULE_SETTINGS, "campaigns")
 
-_VERSION_RE = re.compile(r"^\d{6}(\.\d{2})?$")
-_RULE_ID_RE = re.compile(r"^\d+$")
+_VERSION_RE = re.compile(r"[0-9]{6}(\.[0-9]{2})?")  # fullmatch; ASCII digits only
+_RULE_ID_RE = re.compile(r"[0-9]+")
 
 _FIELD_MAPPING = th.ObjectType(
     *(th.Property(name, th.StringType) for name in EVENT_FIELDS),
@@ -316,9 +316,25 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_reject_ratio",
+        # TODO: `--config ENV` passes it as text, which the SDK's env parser (0.54) does not
+        # convert for numbers; Meltano's config file is typed, so only direct ENV use is hit.
         th.NumberType,
         description="Fail the run (non-zero exit, after writing the rejects) when more than this "
         "share of the records read was rejected, e.g. 0.05. Unset: never fail for rejects.",
+    ),
+    th.Property(
+        "batch_size_rows",
+        th.IntegerType,
+        default=MAX_BATCH_SIZE,
+        description="Events per BATCH_CREATE request: at most 5,000 (LinkedIn's limit); a "
+        "larger value is capped at 5,000.",
+    ),
+    th.Property(
+        "validate_records",
+        th.BooleanType,
+        default=True,
+        description="Check each record against its stream's schema first; a record that does "
+        "not match becomes a `schema_violation` reject (naming the field, never the value).",
     ),
     th.Property(
         "max_clock_skew_seconds",
@@ -370,12 +386,20 @@ class Connection:
     ) -> Connection:
         """Read the connection settings, appending every problem to ERRORS."""
         version = str(config.get("linkedin_version") or DEFAULT_LINKEDIN_VERSION)
-        if not _VERSION_RE.match(version):
+        if not _VERSION_RE.fullmatch(version):
             errors.append(
                 f"linkedin_version must be YYYYMM (for example {DEFAULT_LINKEDIN_VERSION}); "
                 f"got {version!r}"
             )
         errors.extend(_auth_errors(config, token_required=token_required))
+        for setting in ("api_base_url", "oauth_token_url"):
+            url = str(config.get(setting) or "")
+            if url and not re.match(r"https?://[^/\s]+", url):
+                errors.append(f"{setting} must be an http(s) URL, e.g. {DEFAULT_API_BASE_URL}; "
+                              f"got {url!r}")
+        for setting in ("connect_timeout", "read_timeout", "max_retry_seconds"):
+            if config.get(setting) is not None and float(config[setting]) <= 0:
+                errors.append(f"{setting} must be more than 0 seconds")
         return cls(
             access_token=config.get("access_token") or None,
             client_id=config.get("client_id") or None,
@@ -426,6 +450,13 @@ class Settings:
         if not config.get("ad_account_id"):
             errors.extend(_needs_account(streams))
         ratio = _ratio_or_error(config.get("max_reject_ratio"), errors)
+        for setting in ("batch_size_rows",):
+            value = config.get(setting)
+            if value is not None and int(value) < 1:
+                errors.append(f"{setting} must be at least 1 (LinkedIn takes up to 5,000 "
+                              "events per request)")
+        if int(config.get("max_clock_skew_seconds") or 0) < 0:
+            errors.append("max_clock_skew_seconds cannot be negative")
         if errors:
             raise ConfigError(*errors)
         return cls(
@@ -463,9 +494,9 @@ class Settings:
         uses_rule_map = bool(raw.get("rule_field"))
         rule = own_rule if (own_rule or uses_rule_map) else self.conversion_rule
         rule_map = {
-            str(value): tuple(
+            str(value): tuple(dict.fromkeys(  # the same rule twice would send an event twice
                 _spec_urn(_as_spec(r), names, f"{prefix}.rule_map[{value!r}]") or ""
-                for r in _as_list(rules))
+                for r in _as_list(rules)))
             for value, rules in (raw.get("rule_map") or {}).items()
         }
         return StreamSettings(
@@ -601,7 +632,7 @@ def _rule_urn_or_error(value: t.Any, setting: str, errors: list[str]) -> str | N
         return None
     text = str(value).strip()
     bare = text.removeprefix(RULE_URN_PREFIX)
-    if not _RULE_ID_RE.match(bare):
+    if not _RULE_ID_RE.fullmatch(bare):
         errors.append(
             f"{setting} must be a numeric rule id or {RULE_URN_PREFIX}N; got {text!r}"
         )
@@ -626,9 +657,13 @@ def _check_stream(name: str, raw: t.Mapping[str, t.Any], errors: list[str], *,
     if raw.get("rule_map") and not raw.get("rule_field"):
         errors.append(f"{prefix}.rule_map needs {prefix}.rule_field (the column to look up)")
     for value, rules in (raw.get("rule_map") or {}).items():
+        where = f"{prefix}.rule_map[{value!r}]"
+        if rules in (None, "", []):
+            errors.append(f"{where} names no rule: give a rule id, a rule name or a list")
         for rule in _as_list(rules):
-            where = f"{prefix}.rule_map[{value!r}]"
             if not isinstance(rule, t.Mapping):
+                if rule in (None, ""):
+                    errors.append(f"{where} holds an empty rule id")
                 _rule_urn_or_error(rule, where, errors)
                 continue
             unknown = sorted(set(rule) - set(_RULE_SPEC_KEYS))

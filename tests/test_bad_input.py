@@ -1,0 +1,144 @@
+"""Bad input, bad config and odd answers found by adversarial testing: each is a reject or a
+clear error, never a traceback, never a value in the logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from target_linkedin_conversions.errors import ConfigError
+from target_linkedin_conversions.identifiers import hashed_email
+from target_linkedin_conversions.mapping import to_amount, to_epoch_ms
+from target_linkedin_conversions.settings import Settings
+from tests.helpers import base_config, leads, now_ms, read_rejects, run_target
+
+ALICE = "alice@example.com"
+
+
+def test_lines_that_are_not_usable_messages_are_rejects_and_never_logged(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    lines = [
+        *leads([]),
+        '{"email": "alice@example.com", "first_name": "Alice"}',  # a data file piped by mistake
+        "123",
+        "null",
+        '{"type": "RECORD", "stream": "leads", "record": null}',
+        '{"type": "RECORD", "stream": "leads", "record": [1, 2]}',
+        '{"type": "SCHEMA", "stream": "x", "schema": true}',
+        "",
+        "   ",
+        '{"type": "FOO"}',
+        *leads([{"id": 1, "email": ALICE, "conversion_happened_at": now_ms()}])[1:],
+    ]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), lines, capsys)
+    assert run.error is None
+    assert [r["reason"] for r in read_rejects(tmp_path)] == ["malformed_message"] * 6
+    assert len(linkedin_emulator.accepted_events) == 1
+    assert run.target.stats.records_read == 7
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "alice" not in logged.lower()
+    assert "Ignoring a Singer message of unknown type 'FOO'" in logged
+
+
+def test_a_record_without_stream_stops_naming_the_key_not_the_values(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    line = '{"type": "RECORD", "record": {"email": "alice@example.com"}}'
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), [*leads([]), line], capsys)
+    assert run.exit_code == 1
+    assert str(run.error) == "a Singer message lacks its required key(s): stream"
+    assert "alice" not in "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_invisible_characters_do_not_change_an_email_hash() -> None:
+    assert hashed_email("\ufeffalice@example.com") == hashed_email(ALICE)
+    assert hashed_email("alice\u200b@example.com") == hashed_email(ALICE)
+    assert hashed_email("e\u0301@example.com") == hashed_email("\u00e9@example.com")  # NFD, NFC
+    assert hashed_email("\ufeff") is None
+    assert hashed_email("\u200b ") is None
+
+
+def test_absurd_amounts_are_rejected_not_expanded() -> None:
+    for value in ("1e99999999", "1e-31"):
+        with pytest.raises(ValueError, match="more than 30 digits"):
+            to_amount(value)
+    assert to_amount("1e29") == "1" + "0" * 29
+
+
+def test_a_lowercase_z_is_utc() -> None:
+    assert to_epoch_ms("2026-12-01T08:00:00z") == 1_796_112_000_000
+
+
+@pytest.mark.parametrize(
+    ("override", "error"),
+    [
+        ({"linkedin_version": "202609\n"}, "linkedin_version must be YYYYMM"),
+        ({"linkedin_version": "٢٠٢٦٠٩"}, "linkedin_version must be YYYYMM"),
+        ({"conversion_rule_id": "١٠٤٠٠١"}, "conversion_rule_id must be a numeric rule id"),
+        ({"api_base_url": "127.0.0.1:1"}, "api_base_url must be an http(s) URL"),
+        ({"connect_timeout": -1}, "connect_timeout must be more than 0 seconds"),
+        ({"batch_size_rows": 0}, "batch_size_rows must be at least 1"),
+        ({"max_clock_skew_seconds": -5}, "max_clock_skew_seconds cannot be negative"),
+        ({"streams": {"s": {"rule_field": "plan", "rule_map": {"a": []}}}},
+         "streams.s.rule_map['a'] names no rule"),
+        ({"streams": {"s": {"rule_field": "plan", "rule_map": {"a": None}}}},
+         "streams.s.rule_map['a'] names no rule"),
+    ],
+)
+def test_bad_settings_are_config_errors(override: dict, error: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_config({"access_token": "t", "conversion_rule_id": "1", **override})
+    assert any(message.startswith(error) for message in info.value.errors), info.value.errors
+
+
+def test_the_same_rule_twice_in_a_rule_map_sends_one_event() -> None:
+    settings = Settings.from_config({"access_token": "t", "streams": {
+        "s": {"rule_field": "plan", "rule_map": {"a": ["104002", "104002"]}}}})
+    assert settings.for_stream("s").rule_map == {"a": ("urn:lla:llaPartnerConversion:104002",)}
+
+
+def test_an_unwritable_rejects_path_stops_before_sending(linkedin_emulator, tmp_path,
+                                                        capsys) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = base_config(linkedin_emulator.url, tmp_path,
+                         rejects_path=str(blocker / "rejects.jsonl"))
+    run = run_target(config, leads([{"id": 1, "email": ALICE,
+                                     "conversion_happened_at": now_ms()}]), capsys)
+    assert run.exit_code == 1
+    assert "rejects_path" in str(run.error) and "cannot be created" in str(run.error)
+    assert linkedin_emulator.requests == []
+
+
+def test_rule_check_failures_are_clean_errors_not_tracebacks(linkedin_emulator, tmp_path,
+                                                            capsys, caplog) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path, access_token="expired",
+                         check_rules=True)
+    run = run_target(config, leads([]), capsys)
+    assert run.exit_code == 1
+    assert str(run.error).startswith("LinkedIn rejected the access token (401")
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_batch_refused_with_indexes_outside_it_stops_clearly(linkedin_emulator, tmp_path,
+                                                              capsys) -> None:
+    linkedin_emulator.faults.script("/rest/conversionEvents", [
+        {"status": 422, "body": {"status": 422, "message": "Index: 99, ERROR :: /user :: bad"}}])
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads([{"id": 1, "email": ALICE, "conversion_happened_at": now_ms()}]),
+                     capsys)
+    assert run.exit_code == 1
+    assert "naming element indexes outside it ([99] of 1)" in str(run.error)
+
+
+def test_an_answer_without_element_statuses_stops_clearly(linkedin_emulator, tmp_path,
+                                                         capsys) -> None:
+    linkedin_emulator.faults.script("/rest/conversionEvents", [
+        {"status": 200, "body": {"elements": [1, 2, 3]}}])
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads([{"id": 1, "email": ALICE, "conversion_happened_at": now_ms()}]),
+                     capsys)
+    assert run.exit_code == 1
+    assert "not a list of element statuses" in str(run.error)
