@@ -12,7 +12,7 @@ import typing as t
 
 from singer_sdk.authenticators import BearerTokenAuthenticator, OAuthAuthenticator
 
-from target_linkedin_conversions.errors import AuthenticationError
+from target_linkedin_conversions.errors import AuthenticationError, RetriableAPIError
 
 if t.TYPE_CHECKING:
     import requests
@@ -76,11 +76,19 @@ class RefreshTokenAuth(_KeepsURL, OAuthAuthenticator):
         try:
             super().update_access_token()
         except RuntimeError as exc:
+            status = _status_of(exc)
+            if status.startswith("5"):
+                msg = f"LinkedIn's OAuth endpoint failed ({status}) while renewing the token"
+                raise RetriableAPIError(msg, status=int(status)) from None
             msg = (
                 "LinkedIn refused the refresh token (the OAuth endpoint answered "
-                f"{_status_of(exc)}). Refresh tokens live 365 days from the member's consent "
+                f"{status}). Refresh tokens live 365 days from the member's consent "
                 "and cannot be extended: re-authorise the app and set a new refresh_token."
             )
+            raise AuthenticationError(msg, status=401) from None
+        except (KeyError, ValueError):
+            msg = ("LinkedIn's OAuth endpoint answered without an access token; check "
+                   "oauth_token_url")
             raise AuthenticationError(msg, status=401) from None
         LOGGER.info("Obtained a new LinkedIn access token from the refresh token")
 

@@ -46,6 +46,10 @@ class DailyQuotaError(FatalAPIError):
     """429 for the daily request quota: retrying only burns budget until 00:00 UTC."""
 
 
+class InvalidStreamSchemaError(FatalSyncError):
+    """A stream's SCHEMA message cannot validate records (invalid, or an unresolvable $ref)."""
+
+
 class RejectThresholdError(FatalSyncError):
     """More records were rejected than `max_reject_ratio` allows."""
 

@@ -22,6 +22,7 @@ from target_linkedin_conversions.dispatch import Dispatcher
 from target_linkedin_conversions.errors import (
     ConfigError,
     FatalAPIError,
+    InvalidStreamSchemaError,
     RejectThresholdError,
     RetriableAPIError,
 )
@@ -41,6 +42,7 @@ _CLEAN_FAILURES = (
     FatalAPIError,
     RetriableAPIError,
     RejectThresholdError,
+    InvalidStreamSchemaError,
     RecordsWithoutSchemaException,
     MissingKeyPropertiesError,
     InvalidInputLine,

@@ -12,6 +12,8 @@ import typing as t
 import fastjsonschema
 import jsonschema
 
+from target_linkedin_conversions.errors import InvalidStreamSchemaError
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -21,6 +23,27 @@ class SchemaViolationError(Exception):
 
 def _no_remote_refs(uri: str) -> t.NoReturn:
     raise ValueError(f"remote $ref is not resolved: {uri}")
+
+
+def _jsonschema_validator(schema: dict[str, t.Any]) -> jsonschema.Draft202012Validator:
+    """jsonschema's validator for SCHEMA, or `InvalidStreamSchemaError` saying why not.
+
+    Probing an empty record surfaces unresolvable `$ref`s now, not at the first record.
+    """
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.FormatChecker(formats=()))
+        for _ in validator.iter_errors({}):
+            pass
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        msg = f"the stream's SCHEMA is not a valid JSON Schema at {where}: {exc.message[:200]}"
+        raise InvalidStreamSchemaError(msg) from None
+    except Exception as exc:
+        msg = f"the stream's SCHEMA cannot be used ({type(exc).__name__}, e.g. a remote $ref)"
+        raise InvalidStreamSchemaError(msg) from None
+    return validator
 
 
 def _unused(record: t.Any) -> None:
@@ -56,8 +79,16 @@ class RecordValidator:
             except fastjsonschema.JsonSchemaValueException as exc:
                 field = ".".join(str(p) for p in exc.path[1:]) or "(record)"
                 raise SchemaViolationError(f"field '{field}' failed '{exc.rule}' check") from None
+            except Exception as exc:  # a schema that compiled but cannot be applied
+                msg = f"the stream's SCHEMA cannot be used ({type(exc).__name__})"
+                raise InvalidStreamSchemaError(msg) from None
             return
-        error = jsonschema.exceptions.best_match(self._fallback.iter_errors(record))
+        try:
+            error = jsonschema.exceptions.best_match(self._fallback.iter_errors(record))
+        except Exception as exc:
+            msg = (f"the stream's SCHEMA cannot be used ({type(exc).__name__}: an unknown type "
+                   "or an unresolvable $ref)")
+            raise InvalidStreamSchemaError(msg) from None
         if error is not None:
             field = ".".join(str(p) for p in error.absolute_path) or "(record)"
             raise SchemaViolationError(f"field '{field}' failed '{error.validator}' check")

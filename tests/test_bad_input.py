@@ -142,3 +142,23 @@ def test_an_answer_without_element_statuses_stops_clearly(linkedin_emulator, tmp
                      capsys)
     assert run.exit_code == 1
     assert "not a list of element statuses" in str(run.error)
+
+
+@pytest.mark.parametrize(
+    ("properties", "error"),
+    [
+        ({"id": {"type": "integerz"}}, "the stream's SCHEMA cannot be used (UnknownType"),
+        ({"id": {"minimum": "x"}}, "the stream's SCHEMA cannot be used (TypeError"),
+        ({"id": {"$ref": "https://example.com/schema.json"}}, "the stream's SCHEMA cannot be used"),
+    ],
+)
+def test_an_unusable_schema_is_a_clear_error(linkedin_emulator, tmp_path, capsys, caplog,
+                                             properties: dict, error: str) -> None:
+    schema = {"type": "SCHEMA", "stream": "leads", "schema": {"properties": properties},
+              "key_properties": []}
+    row = {"type": "RECORD", "stream": "leads",
+           "record": {"id": 1, "email": ALICE, "conversion_happened_at": now_ms()}}
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), [schema, row], capsys)
+    assert run.exit_code == 1
+    assert str(run.error).startswith(error)
+    assert linkedin_emulator.requests == []

@@ -194,3 +194,27 @@ def test_pacer_keeps_any_minute_under_the_quota() -> None:
         now[0] += step
         pacer.wait_turn()
     assert waits == [57.0, 1.0]  # the 4th waits until the 1st leaves the window, and so on
+
+
+def refreshing_client(emulator, **overrides):
+    return client_for(emulator, access_token=None, client_id="test-client",
+                      client_secret="test-secret", refresh_token="test-refresh-token",
+                      oauth_token_url=emulator.url + "/oauth/v2/accessToken", **overrides)
+
+
+def test_a_failing_token_endpoint_is_retried_not_called_a_bad_refresh_token(
+        linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script("/oauth/v2/accessToken", [{"status": 503}])
+    client, _ = refreshing_client(linkedin_emulator)
+    assert client.send_events([event()]).accepted == 1
+    assert [(r.path, r.status) for r in linkedin_emulator.requests] == [
+        ("/oauth/v2/accessToken", 503), ("/oauth/v2/accessToken", 200), (EVENTS, 200)]
+    assert sleeps == [0.5]
+
+
+def test_a_token_answer_without_a_token_is_a_clear_error(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script("/oauth/v2/accessToken", [
+        {"status": 200, "body": {"expires_in": 60}}])
+    client, _ = refreshing_client(linkedin_emulator)
+    with pytest.raises(errors.AuthenticationError, match="answered without an access token"):
+        client.send_events([event()])

@@ -33,9 +33,9 @@ ID_TYPES = (
 HASHED_ID_TYPES = frozenset({"SHA256_EMAIL", "SHA256_IP_ADDRESS"})
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
-CONVERSION_URN = re.compile(r"urn:lla:llaPartnerConversion:(\d+)")
+CONVERSION_URN = re.compile(r"urn:lla:llaPartnerConversion:([0-9]+)")  # ASCII digits only
 LEAD_URN = re.compile(r"urn:li:leadGenFormResponse:\S+")
-DECIMAL = re.compile(r"-?\d+(\.\d+)?")
+DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 EVENT_FIELDS = ("conversion", "conversionHappenedAt", "conversionValue", "eventId", "user")
 EVENT_REQUIRED = ("conversion", "conversionHappenedAt", "user")
