@@ -131,10 +131,10 @@ class RuleManager:
         rules: list[dict[str, t.Any]] = []
         while True:
             query = f"q=account&account={account}&start={len(rules)}&count={PAGE_SIZE}"
-            page = self._call("GET", RULES_PATH, query=query).json()
-            elements = page.get("elements") or []
+            page = _rule_page(self._call("GET", RULES_PATH, query=query))
+            elements = page["elements"]
             rules.extend(elements)
-            total = (page.get("paging") or {}).get("total", -1)
+            total = page["total"]
             if not elements or (total < 0 and len(elements) < PAGE_SIZE) or 0 <= total <= len(
                     rules):
                 return rules
@@ -368,6 +368,20 @@ class RuleManager:
                 raise
             msg = f"ad_account_id {_bare(self.account_urn)}: {exc}"
             raise ConfigError(msg) from None
+
+
+def _rule_page(response: t.Any) -> dict[str, t.Any]:
+    """The elements and total of one finder page; a body of another shape is a clear error."""
+    try:
+        page = response.json()
+        elements = page.get("elements") or []
+        total = int((page.get("paging") or {}).get("total", -1))
+    except (ValueError, AttributeError, TypeError):
+        elements = None
+    if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
+        msg = "LinkedIn answered the conversion-rule finder with a body that is not a page"
+        raise FatalAPIError(msg, status=getattr(response, "status_code", None))
+    return {"elements": elements, "total": total}
 
 
 def association_key(campaign: str, conversion: str) -> str:

@@ -162,3 +162,14 @@ def test_an_unusable_schema_is_a_clear_error(linkedin_emulator, tmp_path, capsys
     assert run.exit_code == 1
     assert str(run.error).startswith(error)
     assert linkedin_emulator.requests == []
+
+
+def test_a_rule_finder_page_of_another_shape_stops_clearly(linkedin_emulator, tmp_path,
+                                                          capsys) -> None:
+    linkedin_emulator.faults.script("/rest/conversions", [{"status": 200, "body": ["x"]}],
+                                    method="GET")
+    config = base_config(linkedin_emulator.url, tmp_path, check_rules=True)
+    run = run_target(config, leads([]), capsys)
+    assert run.exit_code == 1
+    assert str(run.error) == ("LinkedIn answered the conversion-rule finder with a body that "
+                              "is not a page")
