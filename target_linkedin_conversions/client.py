@@ -266,7 +266,8 @@ class LinkedInClient:
             raise errors.RetriableAPIError(f"LinkedIn did not answer {method} {path} in time "
                                            f"({type(exc).__name__})") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise errors.RetriableAPIError(f"connection to LinkedIn failed during {method} "
+            raise errors.RetriableAPIError(f"connection to {self.settings.api_base_url} failed "
+                                           f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
 
     def _write_dry_run(

@@ -234,7 +234,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "ad_account_id",
         th.StringType,
         description="Ad account that owns the conversion rules (number or "
-        "urn:li:sponsoredAccount:N).",
+        "urn:li:sponsoredAccount:N). Needed whenever rules are checked at start-up (the default, "
+        "see `check_rules`), given by name, created or given campaigns.",
     ),
     th.Property(
         "conversion_rule_id",
@@ -248,7 +249,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=True,
         description="At start-up, look up every configured rule in `ad_account_id` and stop "
         "before sending if one is missing, disabled or not a Conversions API rule. Rules given "
-        "by name are always looked up.",
+        "by name are always looked up. A dry run with credentials looks them up too (read-only "
+        "calls to `api_base_url`); without credentials it skips the look-ups.",
     ),
     th.Property(
         "create_missing_rules",
