@@ -7,7 +7,11 @@ code of its own. What LinkedIn adds on top of plain REST lives here:
   inside is percent-encoded first (`urn%3Ali%3AsponsoredAccount%3A1`), hence
   `safe_query_chars` includes `%` and every value is quoted before it enters the params;
 - two paging styles: cursor (`pageSize`/`pageToken`, `metadata.nextPageToken`) for the search
-  finders, `start`/`count` with `paging.total` for the older finders;
+  finders, `start`/`count` with `paging.total` for the older finders; a 200 whose body is not
+  such a page, or a page token seen before in the same listing, stops the run (never a silent
+  truncation or a record sent twice);
+- the target's token handling: a 401 with refresh credentials renews the token once and tries
+  the request again, and the token endpoint's failures are retried like LinkedIn's own;
 - error answers that must not leak the response body or the token into the logs.
 """
 
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 import typing as t
 from urllib.parse import quote, urlparse
 
 import backoff
+import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import JSONPathPaginator, OffsetPaginator
 from singer_sdk.streams import RESTStream
@@ -32,7 +38,6 @@ from target_linkedin_conversions.client import (
 from target_linkedin_conversions.settings import ACCOUNT_URN_PREFIX
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk.helpers.types import Context
     from singer_sdk.pagination import BaseAPIPaginator
     from singer_sdk.streams.rest import HTTPRequest, PageContext
@@ -48,6 +53,9 @@ URNS_PER_REQUEST = 50  # keeps a List(...) of encoded URNs near 2,000 characters
 # ~4,000 where LinkedIn wants query tunnelling
 CAMPAIGN_URN_PREFIX = "urn:li:sponsoredCampaign:"
 _MAX_FALLBACK_WAIT = 60.0
+_CONNECTION_FAILURES = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError)
+_sleep = time.sleep  # the wait before trying a renewed token again (tests record it instead)
 
 
 # --- Rest.li and LinkedIn value helpers ----------------------------------------------------
@@ -130,14 +138,34 @@ def _within_budget(
 # --- paginators -----------------------------------------------------------------------------
 
 class CursorPaginator(JSONPathPaginator):
-    """`metadata.nextPageToken` paging; an empty page that still names a next page goes on."""
+    """`metadata.nextPageToken` paging; an empty page that still names a next page goes on.
 
-    def __init__(self) -> None:
+    Every token of the listing is remembered: LinkedIn naming one again (the same token twice,
+    or a cycle a → b → a) would repeat pages forever or send their records twice, so it stops
+    the run instead.
+    """
+
+    def __init__(self, stream_name: str = "?") -> None:
         super().__init__("$.metadata.nextPageToken")
+        self.stream_name = stream_name
+        self._seen_tokens: set[str] = set()
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         """LinkedIn may filter a page down to nothing; only a missing token ends the listing."""
         return bool(self.get_next(response))
+
+    def advance(self, response: requests.Response) -> None:
+        """Move to the next token, refusing one this listing has already followed."""
+        token = self.get_next(response)
+        if token:
+            if token in self._seen_tokens:
+                raise errors.FatalAPIError(
+                    f"LinkedIn answered stream '{self.stream_name}' with a repeated page token "
+                    f"after {len(self._seen_tokens)} page(s): following it would list the same "
+                    "pages again. Run again later; if it persists, LinkedIn's paging is broken "
+                    "for this listing.")
+            self._seen_tokens.add(token)
+        super().advance(response)
 
 
 class StartCountPaginator(OffsetPaginator):
@@ -173,6 +201,10 @@ class LinkedInStream(RESTStream[t.Any]):
     cursor_paging = True
     restli_method: str | None = None
     timestamp_paths: tuple[tuple[str, ...], ...] = ()
+    # Element fields the stream cannot do without: present and not null; the numeric ones also
+    # end in a number (`urn_id`). A page missing them is not a page of this stream.
+    required_fields: tuple[str, ...] = ("id",)
+    numeric_fields: tuple[str, ...] = ("id",)
 
     @property
     def linkedin(self) -> TapLinkedInConversions:
@@ -231,8 +263,52 @@ class LinkedInStream(RESTStream[t.Any]):
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
         """Cursor paging for the search finders, start/count for the others."""
         if self.cursor_paging:
-            return CursorPaginator()
+            return CursorPaginator(self.name)
         return StartCountPaginator(start_value=0, page_size=PAGE_SIZE)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
+        """The page's `elements`, after checking the body is a page of this stream at all.
+
+        A 200 that is not a page must not end the listing quietly (that is a silent
+        truncation) nor fail later on a missing key, so it stops the run with what was wrong.
+        """
+        yield from self._page_elements(response)
+
+    def _page_elements(self, response: requests.Response) -> list[dict[str, t.Any]]:
+        try:
+            body = response.json()
+        except ValueError:
+            self._not_a_page("the body is not JSON")
+        if not isinstance(body, dict):
+            self._not_a_page(f"the body is {_json_type(body)}, not an object")
+        elements = body.get("elements")
+        if not isinstance(elements, list):
+            self._not_a_page("'elements' is missing" if "elements" not in body
+                             else f"'elements' is {_json_type(elements)}, not a list")
+        for name in ("paging", "metadata"):
+            if body.get(name) is not None and not isinstance(body[name], dict):
+                self._not_a_page(f"'{name}' is {_json_type(body[name])}, not an object")
+        token = (body.get("metadata") or {}).get("nextPageToken")
+        if token is not None and not isinstance(token, str):
+            self._not_a_page(f"'metadata.nextPageToken' is {_json_type(token)}, not a string")
+        for index, element in enumerate(elements):
+            if not isinstance(element, dict):
+                self._not_a_page(f"element {index} is {_json_type(element)}, not an object")
+            missing = [name for name in self.required_fields if element.get(name) is None]
+            if missing:
+                self._not_a_page(f"element {index} has no {', '.join(missing)}")
+            for name in self.numeric_fields:
+                try:
+                    urn_id(element[name])
+                except ValueError:
+                    self._not_a_page(f"element {index} has a {name} that does not end in a "
+                                     "number")
+        return elements
+
+    def _not_a_page(self, detail: str) -> t.NoReturn:
+        raise errors.FatalAPIError(
+            f"LinkedIn answered stream '{self.name}' with a body that is not a page ({detail}); "
+            "nothing after it can be listed. Check api_base_url and linkedin_version.")
 
     def post_process(self, row: dict[str, t.Any], context: Context | None = None
                      ) -> dict[str, t.Any] | None:
@@ -244,14 +320,89 @@ class LinkedInStream(RESTStream[t.Any]):
 
     # errors and retries
 
+    def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
+        """The request without its token: the SDK adds it on every attempt inside its retry
+        decorator (`request_decorator`), so a failing token endpoint is retried, not fatal."""
+        request = requests.Request(*args, **kwargs)
+        request.headers.setdefault("User-Agent", self.user_agent)
+        return self.requests_session.prepare_request(request)
+
+    def request_decorator(self, func: t.Callable[..., requests.Response]
+                          ) -> t.Callable[..., requests.Response]:
+        """The SDK's retries around one attempt that does what the target's client does
+        (`LinkedInClient._send_with_auth`): obtain a token if none is valid; on a 401 with
+        refresh credentials renew it once and send again, and once more after LinkedIn's
+        revocation lag; a 401 after that stops the run. Connection failures, to LinkedIn or
+        to its token endpoint, become retriable with a message that names what failed."""
+        auth = self.authenticator
+
+        def attempt(prepared_request: requests.PreparedRequest, context: Context | None
+                    ) -> requests.Response:
+            self._ensure_token()
+            try:
+                return func(prepared_request, context)
+            except _TokenRejectedError as exc:
+                self.logger.warning("LinkedIn answered 401 (%s) for stream '%s'; renewing the "
+                                    "access token", exc.code, self.name)
+            auth.force_refresh()
+            self._ensure_token()
+            try:
+                return func(prepared_request, context)
+            except _TokenRejectedError:
+                pass
+            wait = self.linkedin.connection.revoked_token_wait_seconds
+            self.logger.warning("LinkedIn answered 401 for the renewed token too; trying once "
+                                "more in %.0f s", wait)
+            _sleep(wait)
+            return func(prepared_request, context)  # a 401 now stops the run
+
+        return super().request_decorator(
+            lambda prepared_request, context: self._send(attempt, prepared_request, context))
+
+    def _send(self, func: t.Callable[..., requests.Response],
+              prepared_request: requests.PreparedRequest, context: Context | None
+              ) -> requests.Response:
+        """FUNC, with a dropped or timed-out connection as the SDK's retriable error."""
+        try:
+            return func(prepared_request, context)
+        except requests.Timeout as exc:
+            msg = (f"LinkedIn did not answer {prepared_request.method} "
+                   f"{urlparse(prepared_request.url).path} in time ({type(exc).__name__})")
+            raise RetriableAPIError(msg) from None
+        except _CONNECTION_FAILURES as exc:
+            msg = (f"connection to {self.linkedin.connection.api_base_url} failed during "
+                   f"{prepared_request.method} {urlparse(prepared_request.url).path} "
+                   f"({type(exc).__name__})")
+            raise RetriableAPIError(msg) from None
+
+    def _ensure_token(self) -> None:
+        """A valid access token before sending: the refresh grant when there is none, its
+        5xx and connection failures raised as the SDK's retriable error."""
+        auth = self.authenticator
+        if not auth.can_refresh or auth.is_token_valid():  # type: ignore[union-attr]
+            return
+        try:
+            auth.update_access_token()
+        except errors.RetriableAPIError as exc:
+            raise RetriableAPIError(str(exc)) from None
+        except (requests.Timeout, *_CONNECTION_FAILURES) as exc:
+            msg = (f"LinkedIn's OAuth endpoint could not be reached ({type(exc).__name__}) at "
+                   f"{self.linkedin.connection.oauth_token_url}; check oauth_token_url")
+            raise RetriableAPIError(msg) from None
+
     def validate_response(self, response: requests.Response) -> None:
         """LinkedIn's statuses mean what the target's client says they mean; retriable ones
-        become the SDK's `RetriableAPIError` so its backoff hooks retry them."""
+        become the SDK's `RetriableAPIError` so its backoff hooks retry them, and a 401 that a
+        renewed token may cure is left to `request_decorator`."""
         try:
             raise_for_linkedin_error(response, version=self.linkedin.connection.linkedin_version,
                                      where=f"stream '{self.name}'")
         except errors.RetriableAPIError:
             raise RetriableAPIError(self.response_error_message(response), response) from None
+        except errors.AuthenticationError as exc:
+            if response.status_code == 401 and self.authenticator.can_refresh:
+                raise _TokenRejectedError(str(exc), code=error_fields(response)[0]) from None
+            raise
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status, path and LinkedIn's error code: no query, body, headers or token."""
@@ -285,15 +436,34 @@ class LinkedInStream(RESTStream[t.Any]):
         return t.cast("t.Generator[float, None, None]", _within_budget(waits, budget))
 
     def backoff_handler(self, details: t.Any) -> None:
-        """One WARNING per retry with the status or error type, never the request itself."""
+        """One WARNING per retry with the status or what failed, never the request itself."""
         exc = details.get("exception")
         response = getattr(exc, "response", None)
-        reason = str(response.status_code) if response is not None else type(exc).__name__
+        reason = str(response.status_code) if response is not None else str(exc)
         self.logger.warning(
             "LinkedIn call for stream '%s' failed (%s), attempt %d of %d; retrying in %.1f s",
             self.name, reason, details.get("tries"), self.backoff_max_tries(),
             details.get("wait") or 0.0,
         )
+
+
+class _TokenRejectedError(errors.AuthenticationError):
+    """A 401 while refresh credentials are set: renewing the token may cure it."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, status=401)
+        self.code = code
+
+
+def _json_type(value: object) -> str:
+    """How VALUE looks in JSON terms, for messages (never the value itself)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {dict: "an object", list: "a list", str: "a string", int: "a number",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 # --- streams --------------------------------------------------------------------------------
@@ -304,6 +474,8 @@ class AdAccountUsersStream(LinkedInStream):
     name = "ad_account_users"
     path = "/adAccountUsers"
     primary_keys = ("account_id", "user")
+    required_fields = ("account", "user")
+    numeric_fields = ("account",)
     schema = schemas.AD_ACCOUNT_USERS
     cursor_paging = False
     timestamp_paths = _AUDIT_PATHS
@@ -465,6 +637,7 @@ class CampaignConversionsStream(_AccountChildStream):
     name = "campaign_conversions"
     path = "/campaignConversions"
     primary_keys = ("campaign_id", "conversion_rule_id")
+    required_fields = numeric_fields = ("campaign", "conversion")
     schema = schemas.CAMPAIGN_CONVERSIONS
     cursor_paging = False
     timestamp_paths = (("associatedAt",),)

@@ -9,6 +9,7 @@ target's, imported, so both plugins accept the same config and fail the same way
 from __future__ import annotations
 
 import functools
+import re
 import typing as t
 
 from singer_sdk import Tap
@@ -18,7 +19,7 @@ from singer_sdk.exceptions import RetriableAPIError as SDKRetriableAPIError
 
 from target_linkedin_conversions.auth import build_auth
 from target_linkedin_conversions.client import RequestPacer
-from target_linkedin_conversions.errors import ConfigError, FatalAPIError
+from target_linkedin_conversions.errors import ConfigError, FatalAPIError, RetriableAPIError
 from target_linkedin_conversions.settings import (
     ACCOUNT_URN_PREFIX,
     CONNECTION_PROPERTIES,
@@ -39,7 +40,11 @@ CREATIVE_STATUSES = ["ACTIVE", "PAUSED", "DRAFT", "ARCHIVED", "CANCELED", "PENDI
                      "REMOVED"]
 
 # Failures whose message already says what happened and what to do: no traceback needed.
-_CLEAN_FAILURES = (FatalAPIError, SDKFatalAPIError, SDKRetriableAPIError)
+# The streams turn the token endpoint's failures and dropped connections into the SDK's
+# retriable error; the target's own is listed too, should one ever escape unmapped.
+_CLEAN_FAILURES = (FatalAPIError, SDKFatalAPIError, SDKRetriableAPIError, RetriableAPIError)
+_ACCOUNT_ID = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "5²", and int()
+# takes full-width or Arabic-Indic digits
 
 
 def _status_filter(name: str, allowed: list[str], what: str) -> th.Property[t.Any]:
@@ -113,7 +118,7 @@ class TapLinkedInConversions(Tap):
         ids: list[int] = []
         for value in self.config.get("ad_account_ids") or []:
             bare = str(value).strip().removeprefix(ACCOUNT_URN_PREFIX)
-            if bare.isdigit():
+            if not isinstance(value, bool) and _ACCOUNT_ID.fullmatch(bare):
                 ids.append(int(bare))
             else:
                 problems.append(f"ad_account_ids entries must be numbers or "

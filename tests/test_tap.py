@@ -435,3 +435,239 @@ def test_sync_logs_never_contain_the_token(linkedin_emulator: Emulator,
     sync(make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]))
 
     assert EMULATOR_TOKEN not in caplog.text
+
+
+# --- token renewal mid-sync -------------------------------------------------------------------
+
+OAUTH_PATH = "/oauth/v2/accessToken"
+CREATIVES_PATH = f"/rest/adAccounts/{SAMPLE_ACCOUNT}/creatives"
+CAMPAIGNS_PATH = f"/rest/adAccounts/{SAMPLE_ACCOUNT}/adCampaigns"
+
+
+def refreshing_tap(emulator: Emulator, **config: t.Any) -> TapLinkedInConversions:
+    """A tap that trades the emulator's refresh token for its access tokens."""
+    return make_tap(
+        emulator,
+        access_token=None,
+        client_id=EMULATOR_CLIENT_ID,
+        client_secret=EMULATOR_CLIENT_SECRET,
+        refresh_token=EMULATOR_REFRESH_TOKEN,
+        oauth_token_url=emulator.url + OAUTH_PATH,
+        ad_account_ids=[SAMPLE_ACCOUNT],
+        **config,
+    )
+
+
+def oauth_calls(emulator: Emulator) -> list[int]:
+    return [r.status for r in emulator.requests if r.path == OAUTH_PATH]
+
+
+@pytest.fixture
+def revocation_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The tap's wait before its last try of a freshly renewed token, recorded not slept."""
+    from target_linkedin_conversions import streams
+
+    recorded: list[float] = []
+    monkeypatch.setattr(streams, "_sleep", recorded.append, raising=False)
+    return recorded
+
+
+def test_401_mid_sync_renews_the_token_once_and_goes_on(
+    linkedin_emulator: Emulator, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    linkedin_emulator.faults.script(
+        CREATIVES_PATH, ["pass", {"status": 401, "code": "EXPIRED_ACCESS_TOKEN"}])
+
+    records = sync(refreshing_tap(linkedin_emulator))
+
+    world = linkedin_emulator.world
+    assert sorted(row["id"] for row in records["creatives"]) == sorted(
+        key for key, creative in world.creatives.items()
+        if creative["account"] == f"urn:li:sponsoredAccount:{SAMPLE_ACCOUNT}")
+    assert oauth_calls(linkedin_emulator) == [200, 200]
+    assert [r.status for r in linkedin_emulator.requests
+            if r.path == CREATIVES_PATH].count(401) == 1
+    assert "LinkedIn answered 401 (EXPIRED_ACCESS_TOKEN)" in caplog.text
+    assert sleeps == []  # a renewal is not a retry: no backoff, no attempt used
+
+
+def test_401_that_persists_after_renewal_stops_with_what_to_fix(
+    linkedin_emulator: Emulator, sleeps: list[float], revocation_waits: list[float],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    linkedin_emulator.faults.script(
+        CREATIVES_PATH, ["pass"] + [{"status": 401, "code": "REVOKED_ACCESS_TOKEN"}] * 5)
+
+    with pytest.raises(SystemExit) as stop:
+        sync(refreshing_tap(linkedin_emulator))
+
+    assert stop.value.code == 1
+    # One renewal, like the target's client: the renewed token is tried, then once more after
+    # LinkedIn's revocation lag.
+    assert oauth_calls(linkedin_emulator) == [200, 200]
+    assert [r.status for r in linkedin_emulator.requests
+            if r.path == CREATIVES_PATH] == [200, 401, 401, 401]
+    assert revocation_waits == [5.0]
+    assert sleeps == []
+    assert "Stopping: LinkedIn rejected the access token (401 REVOKED_ACCESS_TOKEN)" in caplog.text
+
+
+# --- OAuth endpoint failures --------------------------------------------------------------------
+
+def test_oauth_5xx_is_retried_with_backoff(linkedin_emulator: Emulator,
+                                           sleeps: list[float]) -> None:
+    linkedin_emulator.faults.script(OAUTH_PATH, [{"status": 500}])
+
+    records = sync(refreshing_tap(linkedin_emulator))
+
+    assert len(records["campaigns"]) == 340
+    assert oauth_calls(linkedin_emulator) == [500, 200]
+    assert len(sleeps) == 1
+
+
+def test_unreachable_oauth_endpoint_is_retried_then_stops_cleanly(
+    linkedin_emulator: Emulator, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    tap = refreshing_tap(linkedin_emulator, max_attempts=3)
+    tap._config["oauth_token_url"] = f"http://127.0.0.1:{free_port()}/oauth/v2/accessToken"
+
+    with pytest.raises(SystemExit) as stop:
+        sync(tap)
+
+    assert stop.value.code == 1
+    assert len(sleeps) == 2
+    assert "Stopping: LinkedIn's OAuth endpoint could not be reached (ConnectionError)" in (
+        caplog.text)
+    assert linkedin_emulator.requests == []
+
+
+def free_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("broken", ["oauth_500", "oauth_unreachable"])
+def test_cli_oauth_failure_stops_without_traceback(linkedin_emulator: Emulator, tmp_path: t.Any,
+                                                   broken: str) -> None:
+    oauth_url = linkedin_emulator.url + OAUTH_PATH
+    if broken == "oauth_500":
+        linkedin_emulator.faults.script(OAUTH_PATH, [{"status": 503}])
+    else:
+        oauth_url = f"http://127.0.0.1:{free_port()}/oauth/v2/accessToken"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({
+        "client_id": EMULATOR_CLIENT_ID, "client_secret": EMULATOR_CLIENT_SECRET,
+        "refresh_token": EMULATOR_REFRESH_TOKEN, "oauth_token_url": oauth_url,
+        "api_base_url": linkedin_emulator.url, "max_attempts": 1,
+    }))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.tap", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+    assert done.returncode == 1
+    assert "Stopping: LinkedIn's OAuth endpoint" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert EMULATOR_REFRESH_TOKEN not in done.stderr + done.stdout
+
+
+# --- malformed pages ----------------------------------------------------------------------------
+
+def campaign(number: int) -> dict[str, t.Any]:
+    return {"id": 390000000 + number, "name": f"c{number}",
+            "account": f"urn:li:sponsoredAccount:{SAMPLE_ACCOUNT}", "status": "ACTIVE"}
+
+
+def page(*elements: dict[str, t.Any], token: str | None = None) -> dict[str, t.Any]:
+    body: dict[str, t.Any] = {"elements": list(elements)}
+    if token is not None:
+        body["metadata"] = {"nextPageToken": token}
+    return {"status": 200, "body": body}
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        ([{"status": 200, "body": [campaign(1)]}], "with a body that is not a page"),
+        ([{"status": 200, "body": {"elements": None}}], "with a body that is not a page"),
+        ([{"status": 200, "body": {"paging": {"total": 0}}}], "with a body that is not a page"),
+        ([{"status": 200, "body": {"elements": [campaign(1), "x"]}}],
+         "with a body that is not a page"),
+        ([page({"name": "no id"})], "with a body that is not a page"),
+        ([page({"id": "abc"})], "with a body that is not a page"),
+        ([{"status": 200, "body": {"elements": [campaign(1)], "metadata": {"nextPageToken": 7}}}],
+         "with a body that is not a page"),
+        ([page(campaign(1), token="a"), page(campaign(2), token="a")],
+         "with a repeated page token"),
+        ([page(campaign(1), token="a"), page(campaign(2), token="b"),
+          page(campaign(3), token="a")], "with a repeated page token"),
+        ([page(campaign(1), token="a"), page(token="b"), page(token="a")],
+         "with a repeated page token"),
+    ],
+    ids=["list-body", "null-elements", "no-elements", "non-object-element", "element-without-id",
+         "non-numeric-id", "non-string-token", "same-token-twice", "token-cycle",
+         "token-cycle-through-empty-pages"],
+)
+def test_malformed_pages_stop_with_a_clear_error(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture,
+    steps: list[dict[str, t.Any]], message: str,
+) -> None:
+    linkedin_emulator.faults.script(CAMPAIGNS_PATH, steps)
+    out = io.StringIO()
+
+    with pytest.raises(SystemExit) as stop, contextlib.redirect_stdout(out):
+        make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT]).sync_all()
+
+    assert stop.value.code == 1
+    assert f"Stopping: LinkedIn answered stream 'campaigns' {message}" in caplog.text
+    campaign_ids = [json.loads(line)["record"]["id"] for line in out.getvalue().splitlines()
+                    if json.loads(line).get("stream") == "campaigns"
+                    and json.loads(line)["type"] == "RECORD"]
+    assert len(campaign_ids) == len(set(campaign_ids))  # nothing sent twice
+    assert linkedin_emulator.faults.pending() == 0  # no page requested after the bad one
+    assert len(queries(linkedin_emulator, "/adCampaigns")) == len(steps)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], {"elements": None}, {"elements": [{"role": "VIEWER"}]},
+     {"elements": [], "paging": "all"}],
+    ids=["list-body", "null-elements", "element-without-account", "non-object-paging"],
+)
+def test_malformed_start_count_page_stops_with_a_clear_error(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture, body: t.Any,
+) -> None:
+    linkedin_emulator.faults.script("/rest/adAccountUsers", [{"status": 200, "body": body}])
+
+    with pytest.raises(SystemExit) as stop:
+        sync(make_tap(linkedin_emulator))
+
+    assert stop.value.code == 1
+    assert ("Stopping: LinkedIn answered stream 'ad_account_users' with a body that is not a "
+            "page") in caplog.text
+
+
+# --- ad_account_ids -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["5²", "\uff15", "\u0661\u0662", "5 5", "-5", ""])
+def test_non_ascii_or_non_numeric_account_ids_are_config_errors(
+    linkedin_emulator: Emulator, value: t.Any
+) -> None:
+    tap = make_tap(linkedin_emulator, ad_account_ids=[SAMPLE_ACCOUNT, value])
+
+    with pytest.raises(ConfigError) as error:
+        tap.sync_all()
+
+    assert f"got {value!r}" in str(error.value)
+    assert linkedin_emulator.requests == []
+
+
+def test_account_ids_are_canonicalised(linkedin_emulator: Emulator) -> None:
+    tap = make_tap(linkedin_emulator, ad_account_ids=[
+        "0512345678", f" urn:li:sponsoredAccount:{SAMPLE_ACCOUNT} ", SAMPLE_ACCOUNT, "7"])
+
+    assert tap.ad_account_ids() == [SAMPLE_ACCOUNT, 7]
+    assert linkedin_emulator.requests == []
