@@ -211,7 +211,7 @@ class LinkedInClient:
             jitter=None,
             giveup=lambda exc: self._closed.is_set(),
             on_backoff=self._log_retry,
-            on_giveup=self._log_giveup,
+            on_giveup=self._log_giveup if retry else self._log_not_retried,
             logger=None,
             rng=lambda: self.rng,  # backoff calls callable kwargs once; this yields the rng
         )(self._send_with_auth)
@@ -286,6 +286,11 @@ class LinkedInClient:
     def _log_giveup(self, details: dict[str, t.Any]) -> None:
         LOGGER.error("Giving up on LinkedIn after %d attempts in %.0f s: %s",
                      details["tries"], details["elapsed"], details.get("exception"))
+
+    def _log_not_retried(self, details: dict[str, t.Any]) -> None:
+        """A `retry=False` call failed: its caller decides whether to try again."""
+        LOGGER.warning("LinkedIn call failed (%s); not retried here: the call is not "
+                       "idempotent", details.get("exception"))
 
 
 def _batch_result(response: requests.Response, sent: int) -> BatchResult:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 import typing as t
+import unicodedata
 from urllib.parse import quote
 
+from target_linkedin_conversions.client import retry_waits
 from target_linkedin_conversions.errors import ConfigError, FatalAPIError, RetriableAPIError
 from target_linkedin_conversions.settings import (
     ACCOUNT_URN_PREFIX,
     RULE_SETTINGS,
     RULE_URN_PREFIX,
     RuleRef,
+    campaign_urn,
     rule_urn,
     window_problem,
 )
@@ -32,6 +35,8 @@ RULES_PATH = "/rest/conversions"
 ASSOCIATIONS_PATH = "/rest/campaignConversions"
 PAGE_SIZE = 100
 ASSOCIATIONS_PER_CALL = 25  # keeps the `ids=List(...)` URL well under Rest.li's ~4,000 chars
+CAMPAIGNS_PER_LOOKUP = 50  # ~45 characters per encoded campaign URN in `search=(id:...)`
+_WINDOW_FIELDS = ("postClickAttributionWindowSize", "viewThroughAttributionWindowSize")
 LISTED_RULES = 20
 DRY_RUN_PLACEHOLDER = RULE_URN_PREFIX + "0"
 _CREATE_ORDER = ("type", "attributionType", "postClickAttributionWindowSize",
@@ -60,6 +65,7 @@ class _Wanted:
     declared: dict[str, t.Any] = dataclasses.field(default_factory=dict)
     campaigns: list[str] = dataclasses.field(default_factory=list)
     rule: dict[str, t.Any] | None = None
+    missing: bool = False  # a name the account does not have (created only if allowed)
     create: bool = False
 
     @property
@@ -88,8 +94,14 @@ class RuleManager:
     def prepare(self, *, dry_run: bool = False) -> ResolvedRules:
         """Check every rule before anything is sent; create, update and associate as asked.
 
-        All problems are collected first and raised together as one `ConfigError`, so a run
-        that cannot send creates nothing. In DRY_RUN only the read-only lookups happen.
+        All checks first, then writes: LinkedIn cannot delete a rule, so nothing is created,
+        updated or associated until everything LinkedIn could still refuse has been checked,
+        read-only: each rule (found, usable, not ambiguous, no near-duplicate name to create),
+        the declared settings merged over LinkedIn's current ones (a new type must allow the
+        rule's current windows), contradictions between places naming the same rule (by id
+        or by name), and every campaign to associate (it must exist in `ad_account_id`). All
+        problems are raised together as one `ConfigError`. In DRY_RUN only the read-only
+        lookups happen.
         """
         wanted = self._wanted(self.settings.rule_refs())
         if not wanted:
@@ -104,15 +116,20 @@ class RuleManager:
         rules = self._rules = self.find_rules()
         problems: list[str] = []
         for item in wanted:
-            self._match(item, rules, problems)
-        if problems:
-            raise self._failure(problems, rules)
+            self._locate(item, rules)
+        wanted = _by_rule(wanted)
+        for item in wanted:
+            self._check(item, rules, problems)
+        campaign_problems = self._check_campaigns(wanted)
+        if problems or campaign_problems:
+            raise self._failure(problems, rules, campaign_problems)
 
         created = [self._create(item, dry_run) for item in wanted if item.create]
         updated = [item for item in wanted if self._reconcile(item, dry_run)]
         added = self._associate([item for item in wanted if item.campaigns], dry_run)
         resolved = ResolvedRules(
-            by_name={item.name: self._urn_of(item) for item in wanted if item.name},
+            by_name={ref.name: self._urn_of(item)
+                     for item in wanted for ref in item.refs if ref.name},
             checked=tuple(self._urn_of(item) for item in wanted),
             created=tuple(created),
             updated=tuple(self._urn_of(item) for item in updated),
@@ -126,24 +143,32 @@ class RuleManager:
         return resolved
 
     def find_rules(self) -> list[dict[str, t.Any]]:
-        """Every rule of the ad account, following all start/count pages."""
+        """Every rule of the ad account, following all start/count pages.
+
+        The next page starts at start + count, not after the rules received: a short page
+        (LinkedIn leaves out what the member may not see) must not shift the offsets. A rule
+        seen twice is kept once; with `paging.total` unknown (-1) paging ends at an empty
+        page or one that brings nothing new.
+        """
         account = quote(self.account_urn or "", safe="")
-        rules: list[dict[str, t.Any]] = []
+        rules: dict[t.Any, dict[str, t.Any]] = {}
+        start = 0
         while True:
-            query = f"q=account&account={account}&start={len(rules)}&count={PAGE_SIZE}"
+            query = f"q=account&account={account}&start={start}&count={PAGE_SIZE}"
             page = _rule_page(self._call("GET", RULES_PATH, query=query))
-            elements = page["elements"]
-            rules.extend(elements)
+            before = len(rules)
+            for rule in page["elements"]:
+                rules.setdefault(rule.get("id"), rule)
+            start += page["count"]
             total = page["total"]
-            if not elements or (total < 0 and len(elements) < PAGE_SIZE) or 0 <= total <= len(
-                    rules):
-                return rules
+            if not page["elements"] or len(rules) == before or 0 <= total <= start:
+                return list(rules.values())
 
     def _wanted(self, refs: list[RuleRef]) -> list[_Wanted]:
         """REFS grouped by rule (id or name); only the ones this run must look up."""
         grouped: dict[tuple[str, str], _Wanted] = {}
         for ref in refs:
-            key = ("name", ref.name) if ref.name else ("id", ref.urn or "")
+            key = ("name", _nfc(ref.name)) if ref.name else ("id", ref.urn or "")
             item = grouped.setdefault(key, _Wanted([], ref.urn, ref.name))
             item.refs.append(ref)
             item.campaigns.extend(c for c in ref.campaigns if c not in item.campaigns)
@@ -156,51 +181,81 @@ class RuleManager:
                         "checked before sending", skipped)
         return wanted
 
-    def _match(self, item: _Wanted, rules: list[dict[str, t.Any]], problems: list[str]) -> None:
-        """Find ITEM's rule among RULES and append every reason it cannot be used."""
-        item.declared = _merged_declarations(item, problems)
+    def _locate(self, item: _Wanted, rules: list[dict[str, t.Any]]) -> None:
+        """Find ITEM's rule among RULES (by id, or by name compared in NFC); no checks yet."""
         if item.urn is not None:
             found = [rule for rule in rules if rule_urn(rule.get("id", "")) == item.urn]
-            if not found:
-                problems.append(
-                    f"{item.where}: conversion rule {_bare(item.urn)} is not in ad account "
-                    f"{_bare(self.account_urn)} (it does not exist or belongs to another "
-                    "account)")
-                return
         else:
-            found = [rule for rule in rules if rule.get("name") == item.name]
-            usable = [rule for rule in found if unusable_reason(rule) is None]
-            if len(usable) > 1:
-                problems.append(
-                    f"{item.where}: {len(usable)} usable conversion rules are named "
-                    f"{item.name!r} ({', '.join(str(r['id']) for r in usable)}); name one by "
-                    "conversion_rule_id instead")
-                return
-            if not found:
-                self._plan_creation(item, problems)
-                return
-            found = usable or found
-        item.rule = found[0]
+            name = _nfc(item.name)
+            found = [rule for rule in rules if _nfc(rule.get("name")) == name]
+            item.missing = not found
+        usable = [rule for rule in found if unusable_reason(rule) is None]
+        if len(usable) == 1 or (found and not usable):
+            item.rule = (usable or found)[0]
+
+    def _check(self, item: _Wanted, rules: list[dict[str, t.Any]], problems: list[str]) -> None:
+        """Append every reason ITEM's rule cannot be used, created or updated as declared."""
+        item.declared = _merged_declarations(item, problems)
+        if item.missing:
+            self._plan_creation(item, problems)
+            return
+        if item.rule is None and item.urn is not None:
+            problems.append(
+                f"{item.where}: conversion rule {_bare(item.urn)} is not in ad account "
+                f"{_bare(self.account_urn)} (it does not exist or belongs to another "
+                "account)")
+            return
+        if item.rule is None:
+            usable = [rule for rule in rules if _nfc(rule.get("name")) == _nfc(item.name)
+                      and unusable_reason(rule) is None]
+            problems.append(
+                f"{item.where}: {len(usable)} usable conversion rules are named "
+                f"{item.name!r} ({', '.join(str(r['id']) for r in usable)}); name one by "
+                "conversion_rule_id instead")
+            return
         reason = unusable_reason(item.rule)
         if reason:
             problems.append(f"{item.where}: conversion rule {item.label} {reason}")
             return
         merged = {**item.rule, **item.declared}
-        for field in ("postClickAttributionWindowSize", "viewThroughAttributionWindowSize"):
-            problem = window_problem(item.declared.get(field), merged.get("type"))
-            if problem:
-                problems.append(f"{item.where}: {_SETTING_OF[field]} {problem} (conversion "
-                                f"rule {item.label})")
+        changes_type = (self.settings.update_rules and "type" in item.declared
+                        and item.declared["type"] != item.rule.get("type"))
+        for field in _WINDOW_FIELDS:
+            if field in item.declared:
+                problem = window_problem(item.declared[field], merged.get("type"))
+                if problem:
+                    problems.append(f"{item.where}: {_SETTING_OF[field]} {problem} (conversion "
+                                    f"rule {item.label})")
+            elif changes_type:
+                # The update sets the type only; LinkedIn checks the whole rule it would make.
+                problem = window_problem(item.rule.get(field), merged.get("type"))
+                if problem:
+                    problems.append(
+                        f"{item.where}: conversion rule {item.label} has {_SETTING_OF[field]} "
+                        f"{item.rule.get(field)} at LinkedIn, which the declared "
+                        f"conversion_rule_type {merged.get('type')} does not allow ({problem}); "
+                        f"declare {_SETTING_OF[field]} beside it")
         LOGGER.info("Conversion rule %s (%s) found for %s", item.label, item.rule.get("type"),
                     item.where)
 
     def _plan_creation(self, item: _Wanted, problems: list[str]) -> None:
-        """A name the account does not have: create it if allowed and fully described."""
+        """A name the account does not have: create it if allowed and fully described.
+
+        Never when the account has a rule whose name differs only in case, spaces or dashes:
+        a near-duplicate (which LinkedIn cannot delete) is worse than stopping.
+        """
         account = _bare(self.account_urn)
+        near_miss = self._near_miss(item.name)
+        if self.settings.create_missing_rules and near_miss:
+            problems.append(
+                f"{item.where}: ad account {account} has no conversion rule named "
+                f"{item.name!r}{near_miss}; not creating a near-duplicate (LinkedIn cannot "
+                "delete rules): give the exact name, or the rule's conversion_rule_id")
+            return
         if not self.settings.create_missing_rules:
             problems.append(
                 f"{item.where}: ad account {account} has no conversion rule named "
-                f"{item.name!r}{self._near_miss(item.name)}; create it in Campaign Manager, "
+                f"{item.name!r}{near_miss}; create it in Campaign Manager, "
                 "or set create_missing_rules (with the rule settings beside the name)")
             return
         missing = [key for key, field in RULE_SETTINGS.items() if field not in item.declared]
@@ -237,22 +292,32 @@ class RuleManager:
                         _bare(self.account_urn), item.where, _fields_text(body))
             return DRY_RUN_PLACEHOLDER
         response = None
-        attempts = self.client.settings.max_attempts
+        connection = self.client.settings
+        attempts = connection.max_attempts
+        waits = retry_waits(rng=self.client.rng)  # the client's policy: Retry-After, else jitter
+        next(waits)
+        waited = 0.0
         for attempt in range(1, attempts + 1):
             try:
                 response = self._call("POST", RULES_PATH, body=body, retry=False)
                 break
-            except RetriableAPIError:
+            except RetriableAPIError as exc:
+                wait = waits.send(exc)
+                last = attempt == attempts or waited + wait > connection.max_retry_seconds
+                if not last:
+                    LOGGER.warning("Creating conversion rule %r failed (attempt %d of %d); "
+                                   "waiting %.1f s, then creating it again unless it exists "
+                                   "by then", item.name, attempt, attempts, wait)
+                    self.client.sleep(wait)
+                    waited += wait
                 # LinkedIn may have created it before the answer was lost: look, never repeat
                 # a create that may have succeeded.
-                again = [r for r in self.find_rules() if r.get("name") == item.name]
-                if again:
-                    item.rule = again[0]
+                again = self._named(item.name)
+                if again is not None:
+                    item.rule = again
                     break
-                if attempt == attempts:
+                if last:
                     raise
-                LOGGER.warning("Creating conversion rule %r failed (attempt %d of %d) and it "
-                               "does not exist; trying again", item.name, attempt, attempts)
         if response is not None:
             entity = _json_or_none(response)
             rule_id = (entity or {}).get("id") or response.headers.get("x-restli-id")
@@ -263,6 +328,57 @@ class RuleManager:
         LOGGER.info("Created conversion rule %s (%s) in ad account %s for %s", item.label,
                     item.rule.get("type"), _bare(self.account_urn), item.where)
         return rule_urn(item.rule["id"])
+
+    def _named(self, name: str | None) -> dict[str, t.Any] | None:
+        """The account's rule named NAME now (a fresh lookup), preferring a usable one."""
+        found = [rule for rule in self.find_rules() if _nfc(rule.get("name")) == _nfc(name)]
+        found.sort(key=lambda rule: unusable_reason(rule) is not None)
+        return found[0] if found else None
+
+    def _check_campaigns(self, wanted: list[_Wanted]) -> list[str]:
+        """Every campaign still to associate exists in `ad_account_id`; read-only.
+
+        LinkedIn refuses to associate a campaign of another account, but only after a rule
+        may have been created. Campaigns already associated with their rule are not looked up.
+        """
+        where: dict[str, list[str]] = {}
+        for item in wanted:
+            have = set(item.rule.get("campaigns") or ()) if item.rule else set()
+            for ref in item.refs:
+                for campaign in ref.campaigns:
+                    if campaign not in have and ref.setting not in where.setdefault(campaign, []):
+                        where[campaign].append(ref.setting)
+        campaigns = list(where)
+        found: set[str] = set()
+        for start in range(0, len(campaigns), CAMPAIGNS_PER_LOOKUP):
+            found |= self._find_campaigns(campaigns[start:start + CAMPAIGNS_PER_LOOKUP])
+        return [f"{', '.join(settings)}: campaign {_bare(campaign)} is not in ad account "
+                f"{_bare(self.account_urn)} (it does not exist or belongs to another account); "
+                "a conversion rule can only be associated with campaigns of its own ad account"
+                for campaign, settings in where.items() if campaign not in found]
+
+    def _find_campaigns(self, campaigns: list[str]) -> set[str]:
+        """Which of CAMPAIGNS (URNs) the ad account has: one campaign search, all its pages."""
+        path = f"/rest/adAccounts/{_bare(self.account_urn)}/adCampaigns"
+        values = ",".join(quote(campaign, safe="") for campaign in campaigns)
+        query = f"q=search&search=(id:(values:List({values})))"
+        found: set[str] = set()
+        token = None
+        while True:
+            response = self._call("GET", path, query=query + (
+                f"&pageToken={quote(token, safe='')}" if token else ""))
+            body = _json_or_none(response) or {}
+            elements = body.get("elements")
+            if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
+                msg = "LinkedIn answered the campaign search with a body that is not a page"
+                raise FatalAPIError(msg, status=response.status_code)
+            found.update(campaign_urn(e["id"]) for e in elements
+                         if e.get("account", self.account_urn) == self.account_urn
+                         and _is_id(e.get("id")))
+            next_token = (body.get("metadata") or {}).get("nextPageToken")
+            if not next_token or next_token == token:
+                return found
+            token = str(next_token)
 
     def _reconcile(self, item: _Wanted, dry_run: bool) -> bool:
         """Warn about declared settings LinkedIn's rule does not have; patch them if asked."""
@@ -335,23 +451,27 @@ class RuleManager:
                             f"with conversion rule {item.label if item else '?'}: {message}")
         return problems
 
-    def _failure(self, problems: list[str], rules: list[dict[str, t.Any]]) -> ConfigError:
+    def _failure(self, problems: list[str], rules: list[dict[str, t.Any]],
+                 campaign_problems: list[str]) -> ConfigError:
         """PROBLEMS plus the rules that would work, so the fix is one copy-paste away."""
+        LOGGER.error("%d conversion rule problem(s); nothing was sent, created or changed",
+                     len(problems) + len(campaign_problems))
+        if not problems:
+            return ConfigError(*campaign_problems)
         usable = [rule for rule in rules if unusable_reason(rule) is None]
         listed = ", ".join(describe(rule) for rule in usable[:LISTED_RULES]) or "none"
         if len(usable) > LISTED_RULES:
             listed += f" and {len(usable) - LISTED_RULES} more"
-        LOGGER.error("%d conversion rule problem(s); nothing was sent, created or changed",
-                     len(problems))
-        return ConfigError(*problems, f"usable conversion rules in ad account "
-                           f"{_bare(self.account_urn)} (enabled, CONVERSIONS_API): {listed}")
+        return ConfigError(*problems, *campaign_problems, f"usable conversion rules in ad "
+                           f"account {_bare(self.account_urn)} (enabled, CONVERSIONS_API): "
+                           f"{listed}")
 
     def _unchecked_dry_run(self, wanted: list[_Wanted]) -> ResolvedRules:
         """A dry run without credentials cannot read rules: say so, and still build events."""
         LOGGER.warning("Dry run without credentials: %d conversion rule(s) are not checked; "
                        "rules given by name are shown with rule id 0", len(wanted))
-        return ResolvedRules(by_name={item.name: DRY_RUN_PLACEHOLDER
-                                      for item in wanted if item.name})
+        return ResolvedRules(by_name={ref.name: DRY_RUN_PLACEHOLDER
+                                      for item in wanted for ref in item.refs if ref.name})
 
     def _urn_of(self, item: _Wanted) -> str:
         if item.rule is not None:
@@ -371,17 +491,24 @@ class RuleManager:
 
 
 def _rule_page(response: t.Any) -> dict[str, t.Any]:
-    """The elements and total of one finder page; a body of another shape is a clear error."""
+    """The elements, total and count of one finder page; another shape is a clear error.
+
+    No `elements` (or null) is an empty page only when `paging.total` does not promise rules.
+    """
     try:
         page = response.json()
-        elements = page.get("elements") or []
-        total = int((page.get("paging") or {}).get("total", -1))
+        paging = page.get("paging") or {}
+        total = int(paging.get("total", -1))
+        count = int(paging.get("count") or PAGE_SIZE)
+        elements = page.get("elements")
+        if elements is None and total <= 0:
+            elements = []
     except (ValueError, AttributeError, TypeError):
         elements = None
     if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
         msg = "LinkedIn answered the conversion-rule finder with a body that is not a page"
         raise FatalAPIError(msg, status=getattr(response, "status_code", None))
-    return {"elements": elements, "total": total}
+    return {"elements": elements, "total": total, "count": count if count > 0 else PAGE_SIZE}
 
 
 def association_key(campaign: str, conversion: str) -> str:
@@ -424,12 +551,44 @@ def _merged_declarations(item: _Wanted, problems: list[str]) -> dict[str, t.Any]
     return merged
 
 
+def _by_rule(wanted: list[_Wanted]) -> list[_Wanted]:
+    """WANTED with the items that found the same rule (by id in one place, by name in
+    another) merged into one, so their declarations are checked against each other and the
+    rule is updated and associated once."""
+    merged: dict[t.Any, _Wanted] = {}
+    result = []
+    for item in wanted:
+        first = merged.setdefault(item.rule["id"], item) if item.rule is not None else item
+        if first is item:
+            result.append(item)
+            continue
+        first.refs.extend(item.refs)
+        first.campaigns.extend(c for c in item.campaigns if c not in first.campaigns)
+    return result
+
+
+def _nfc(name: t.Any) -> str:
+    """NAME as compared exactly: the same characters however they were composed (NFC)."""
+    return unicodedata.normalize("NFC", str(name or ""))
+
+
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
+                                 "\uff0d"), "-")
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+
+
 def _loose(name: t.Any) -> str:
-    """NAME compared loosely: case-folded, dashes unified, runs of spaces collapsed."""
-    text = str(name or "").casefold()
-    for dash in ("\u2013", "\u2014", "\u2212"):
-        text = text.replace(dash, "-")
-    return " ".join(text.split())
+    """NAME compared loosely: NFKC, case-folded, dashes unified, invisible characters
+    dropped, runs of spaces collapsed."""
+    text = unicodedata.normalize("NFKC", str(name or "")).casefold()
+    return " ".join(text.translate(_DASHES).translate(_INVISIBLE).split())
+
+
+def _is_id(value: t.Any) -> bool:
+    """A campaign id as LinkedIn returns it: a number (or its ASCII digits)."""
+    return not isinstance(value, bool) and (
+        isinstance(value, int) or (isinstance(value, str) and value.isascii()
+                                   and value.isdigit()))
 
 
 def _fields_text(body: t.Mapping[str, t.Any]) -> str:

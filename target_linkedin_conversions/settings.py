@@ -587,9 +587,14 @@ def _spec_urn(spec: t.Mapping[str, t.Any], names: t.Mapping[str, str], where: st
 
 
 def campaign_urn(value: str | int) -> str:
-    """`urn:li:sponsoredCampaign:N` for a bare id or an already-full URN."""
-    text = str(value).strip()
-    return text if text.startswith(CAMPAIGN_URN_PREFIX) else CAMPAIGN_URN_PREFIX + text
+    """`urn:li:sponsoredCampaign:N` for a bare id or an already-full URN.
+
+    The id is canonical (`0310000003` → 310000003), as LinkedIn writes it in its URNs.
+    """
+    bare = str(value).strip().removeprefix(CAMPAIGN_URN_PREFIX)
+    if _RULE_ID_RE.fullmatch(bare):
+        bare = str(int(bare))
+    return CAMPAIGN_URN_PREFIX + bare
 
 
 def _rule_ref(setting: str, stream: str, spec: t.Mapping[str, t.Any]) -> RuleRef:
@@ -639,17 +644,17 @@ def _rule_urn_or_error(value: t.Any, setting: str, errors: list[str]) -> str | N
             f"{setting} must be a numeric rule id or {RULE_URN_PREFIX}N; got {text!r}"
         )
         return None
-    return RULE_URN_PREFIX + bare
+    return RULE_URN_PREFIX + str(int(bare))  # canonical, as LinkedIn writes it: no leading 0
 
 
 def _account_urn_or_error(value: t.Any, errors: list[str]) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     bare = str(value).strip().removeprefix(ACCOUNT_URN_PREFIX)
-    if not bare.isdigit():
+    if not _RULE_ID_RE.fullmatch(bare):  # ASCII digits only: "5²".isdigit() is true
         errors.append(f"ad_account_id must be a number or {ACCOUNT_URN_PREFIX}N; got {value!r}")
         return None
-    return ACCOUNT_URN_PREFIX + bare
+    return ACCOUNT_URN_PREFIX + str(int(bare))  # canonical, as LinkedIn writes it
 
 
 def _check_stream(name: str, raw: t.Mapping[str, t.Any], errors: list[str], *,
@@ -712,7 +717,8 @@ def _check_rule_spec(where: str, spec: t.Mapping[str, t.Any], errors: list[str],
             errors.append(f"{where}{sep}{key} {problem}")
     campaigns = spec.get("campaigns")
     if campaigns is not None and (not isinstance(campaigns, (list, tuple)) or not all(
-            str(c).strip().removeprefix(CAMPAIGN_URN_PREFIX).isdigit() for c in campaigns)):
+            not isinstance(c, bool) and _RULE_ID_RE.fullmatch(
+                str(c).strip().removeprefix(CAMPAIGN_URN_PREFIX)) for c in campaigns)):
         errors.append(f"{where}{sep}campaigns must be a list of campaign ids or "
                       f"{CAMPAIGN_URN_PREFIX}N")
 

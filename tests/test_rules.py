@@ -4,16 +4,20 @@ updates and campaign associations LinkedIn receives, and the exact start-up fail
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import subprocess
 import sys
 import types
 import typing as t
+import unicodedata
 
 import pytest
 
-from target_linkedin_conversions.errors import ConfigError
+from target_linkedin_conversions import target as target_module
+from target_linkedin_conversions.client import LinkedInClient
+from target_linkedin_conversions.errors import ConfigError, FatalAPIError
 from target_linkedin_conversions.mapping import derived_event_id
 from target_linkedin_conversions.rules import association_key
 from target_linkedin_conversions.settings import Settings
@@ -24,6 +28,14 @@ ACCOUNT_QUERY = "q=account&account=urn%3Ali%3AsponsoredAccount%3A512345678"
 PAGE_1 = ACCOUNT_QUERY + "&start=0&count=100"
 PAGE_2 = ACCOUNT_QUERY + "&start=100&count=100"
 LOOKUP = [("GET", "/rest/conversions", PAGE_1), ("GET", "/rest/conversions", PAGE_2)]
+CAMPAIGNS_PATH = "/rest/adAccounts/512345678/adCampaigns"
+
+
+def campaign_search(*ids: int) -> tuple[str, str, str]:
+    """The read-only campaign lookup made before any rule is created or associated."""
+    values = ",".join(f"urn%3Ali%3AsponsoredCampaign%3A{n}" for n in ids)
+    return ("GET", CAMPAIGNS_PATH, f"q=search&search=(id:(values:List({values})))")
+
 USABLE = (
     "usable conversion rules in ad account 512345678 (enabled, CONVERSIONS_API): "
     "104001 'CAPI – Demo request', 104002 'CAPI – Purchase', 104003 'CAPI – Sign-up', "
@@ -76,6 +88,15 @@ def rules_named(emulator, name: str) -> list[dict]:
     return [rule for rule in emulator.world.rules.values() if rule["name"] == name]
 
 
+@pytest.fixture
+def waits(monkeypatch) -> list[float]:
+    """The target's client sleeps recorded instead of waited (its rng fixed at 0.5)."""
+    recorded: list[float] = []
+    monkeypatch.setattr(target_module, "LinkedInClient", functools.partial(
+        LinkedInClient, sleep=recorded.append, rng=lambda: 0.5))
+    return recorded
+
+
 # --- lookup ---------------------------------------------------------------------------------
 
 def test_lookup_reads_every_page_and_finds_a_rule_only_on_page_two(linkedin_emulator, tmp_path,
@@ -102,6 +123,44 @@ def test_a_rule_given_by_name_is_sent_by_its_id(linkedin_emulator, tmp_path, cap
     assert run.error is None
     assert [e["conversion"] for e in linkedin_emulator.accepted_events] == [RULE + "104002"]
     assert [r.method for r in linkedin_emulator.requests] == ["GET", "GET", "POST"]
+
+
+def account_rules(emulator) -> list[dict]:
+    return sorted((r for r in emulator.world.rules.values()
+                   if r["account"] == "urn:li:sponsoredAccount:512345678"), key=lambda r: r["id"])
+
+
+def test_a_short_page_does_not_shift_the_next_one(linkedin_emulator, tmp_path, capsys) -> None:
+    rules = account_rules(linkedin_emulator)
+    short = [rule for n, rule in enumerate(rules[:100]) if n != 50]  # one rule left out
+    last = rules[99]
+    linkedin_emulator.faults.script("/rest/conversions", [{"status": 200, "body": {
+        "elements": short, "paging": {"start": 0, "count": 100, "total": 125}}}], method="GET")
+    config = rules_config(linkedin_emulator, tmp_path,
+                          {"leads": {"conversion_rule_name": last["name"]}})
+    run = run_target(config, one_lead(), capsys)
+
+    assert run.error is None
+    assert calls(linkedin_emulator) == [*LOOKUP, ("POST", "/rest/conversionEvents", "")]
+    assert linkedin_emulator.accepted_events[0]["conversion"] == RULE + str(last["id"])
+
+
+@pytest.mark.parametrize("body", [
+    {"elements": None, "paging": {"start": 0, "count": 100, "total": 125}},
+    {"paging": {"start": 0, "count": 100, "total": 3}},
+])
+def test_a_page_without_elements_but_with_a_total_is_not_an_empty_account(
+        linkedin_emulator, tmp_path, capsys, body) -> None:
+    linkedin_emulator.faults.script("/rest/conversions", [{"status": 200, "body": body}],
+                                    method="GET")
+    config = rules_config(linkedin_emulator, tmp_path,
+                          {"leads": {**TRIAL, "conversion_rule_name": "CAPI – Purchase"}},
+                          create_missing_rules=True)
+    info = stopped_with(FatalAPIError, run_target(config, one_lead(), capsys))
+    assert str(info.value) == ("LinkedIn answered the conversion-rule finder with a body that "
+                               "is not a page")
+    assert calls(linkedin_emulator) == LOOKUP[:1]
+    assert len(rules_named(linkedin_emulator, "CAPI – Purchase")) == 1
 
 
 # --- start-up failures ----------------------------------------------------------------------
@@ -275,6 +334,52 @@ def test_a_create_that_failed_before_reaching_linkedin_is_tried_again_once(
     assert len(rules_named(linkedin_emulator, "CAPI – Trial (singer)")) == 1
 
 
+def test_a_throttled_create_waits_for_retry_after_then_looks_before_trying_again(
+        linkedin_emulator, tmp_path, capsys, caplog, waits) -> None:
+    caplog.set_level(logging.INFO)
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": TRIAL},
+                          create_missing_rules=True, max_attempts=3)
+    linkedin_emulator.faults.script("/rest/conversions", [{"status": 429, "retry_after": 7},
+                                                          {"status": 503}], method="POST")
+
+    run = run_target(config, one_lead(), capsys)
+
+    assert run.error is None
+    create = ("POST", "/rest/conversions", "")
+    assert calls(linkedin_emulator) == [*LOOKUP, create, *LOOKUP, create, *LOOKUP, create,
+                                        ("POST", "/rest/conversionEvents", "")]
+    assert [r.status for r in linkedin_emulator.requests
+            if (r.method, r.path) == create[:2]] == [429, 503, 201]
+    assert waits == [7.05, 1.0]  # Retry-After plus jitter, then rng 0.5 * 2^1 (the client's policy)
+    assert len(rules_named(linkedin_emulator, "CAPI – Trial (singer)")) == 1
+    rule_logs = [(r.levelname, r.getMessage()) for r in caplog.records
+                 if r.name.startswith("target_linkedin_conversions.")
+                 and r.levelno >= logging.WARNING]
+    assert [level for level, _ in rule_logs] == ["WARNING"] * 4
+    assert rule_logs[1] == ("WARNING", "Creating conversion rule 'CAPI – Trial (singer)' failed "
+                            "(attempt 1 of 3); waiting 7.0 s, then creating it again unless it "
+                            "exists by then")
+    assert rule_logs[0][1].startswith("LinkedIn call failed (LinkedIn answered 429")
+    assert rule_logs[0][1].endswith("not retried here: the call is not idempotent")
+
+
+def test_a_create_that_keeps_failing_stops_after_max_attempts_without_duplicates(
+        linkedin_emulator, tmp_path, capsys, waits) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": TRIAL},
+                          create_missing_rules=True, max_attempts=2)
+    linkedin_emulator.faults.script("/rest/conversions", [{"status": 503}] * 2, method="POST")
+    run = run_target(config, one_lead(), capsys)
+
+    assert run.exit_code == 1
+    assert str(run.error).startswith("LinkedIn answered 503")
+    assert [(m, p) for m, p, _ in calls(linkedin_emulator)] == [
+        ("GET", "/rest/conversions")] * 2 + [("POST", "/rest/conversions")] + [
+        ("GET", "/rest/conversions")] * 2 + [("POST", "/rest/conversions")] + [
+        ("GET", "/rest/conversions")] * 2
+    assert waits == [0.5]
+    assert rules_named(linkedin_emulator, "CAPI – Trial (singer)") == []
+
+
 def test_one_name_used_by_two_streams_is_created_once(linkedin_emulator, tmp_path,
                                                       capsys) -> None:
     name_only = {"conversion_rule_name": TRIAL["conversion_rule_name"]}
@@ -298,6 +403,53 @@ def test_two_usable_rules_with_one_name_are_ambiguous(linkedin_emulator, tmp_pat
     assert info.value.errors[0] == (
         "streams.leads.conversion_rule_name: 2 usable conversion rules are named "
         "'CAPI – Purchase' (104002, 104099); name one by conversion_rule_id instead")
+
+
+@pytest.mark.parametrize("name", [
+    "CAPI - Purchase",      # hyphen for LinkedIn's en dash
+    "CAPI – Purchase ",     # trailing space
+    "CAPI  –  Purchase",    # double spaces
+    "capi – purchase",      # case
+    "CAPI \u2011 Purchase",  # non-breaking hyphen
+])
+def test_a_near_miss_name_is_never_created_as_a_near_duplicate(linkedin_emulator, tmp_path,
+                                                               capsys, name) -> None:
+    config = rules_config(linkedin_emulator, tmp_path,
+                          {"leads": {**TRIAL, "conversion_rule_name": name}},
+                          create_missing_rules=True)
+    before = len(linkedin_emulator.world.rules)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
+
+    assert info.value.errors == [
+        f"streams.leads.conversion_rule_name: ad account 512345678 has no conversion rule named "
+        f"{name!r} (did you mean 104002 'CAPI – Purchase'?); not creating a near-duplicate "
+        "(LinkedIn cannot delete rules): give the exact name, or the rule's conversion_rule_id",
+        USABLE]
+    assert calls(linkedin_emulator) == LOOKUP
+    assert len(linkedin_emulator.world.rules) == before  # nothing created
+
+
+def test_a_name_is_matched_however_its_accents_are_composed(linkedin_emulator, tmp_path,
+                                                            capsys) -> None:
+    nfc = "CAPI – Démo (café)"
+    linkedin_emulator.world.rules[104099] = dict(linkedin_emulator.world.rules[104001],
+                                                 id=104099, name=nfc, campaigns=[])
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    config = rules_config(linkedin_emulator, tmp_path, {
+        "leads": {**TRIAL, "conversion_rule_name": nfd, "conversion_rule_type": "LEAD",
+                  "attribution_type": "LAST_TOUCH_BY_CAMPAIGN",
+                  "post_click_attribution_window_size": 30,
+                  "view_through_attribution_window_size": 7, "value_type": "DYNAMIC"},
+        "signups": {"rule_field": "plan", "rule_map": {"x": {"conversion_rule_name": nfc}}}},
+        create_missing_rules=True)
+    run = run_target(config, one_lead(), capsys)
+
+    assert run.error is None
+    assert calls(linkedin_emulator) == [*LOOKUP, ("POST", "/rest/conversionEvents", "")]
+    assert linkedin_emulator.accepted_events[0]["conversion"] == RULE + "104099"
+    assert [r["id"] for r in linkedin_emulator.world.rules.values() if r["name"] == nfc] == [
+        104099]
 
 
 # --- declared settings: warn, or partial update ---------------------------------------------
@@ -369,6 +521,74 @@ def test_a_365_day_window_is_checked_against_linkedins_rule_type(linkedin_emulat
     assert calls(linkedin_emulator) == LOOKUP
 
 
+def test_a_new_type_that_forbids_the_rules_current_window_stops_before_any_create(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    linkedin_emulator.world.rules[104098] = dict(
+        linkedin_emulator.world.rules[104001], id=104098, name="Long lead",
+        postClickAttributionWindowSize=365, campaigns=[])
+    config = rules_config(linkedin_emulator, tmp_path, {
+        "leads": {"conversion_rule_name": "Long lead", "conversion_rule_type": "SIGN_UP"},
+        "trials": TRIAL}, update_rules=True, create_missing_rules=True)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
+
+    assert info.value.errors[:-1] == [
+        "streams.leads.conversion_rule_name: conversion rule 104098 'Long lead' has "
+        "post_click_attribution_window_size 365 at LinkedIn, which the declared "
+        "conversion_rule_type SIGN_UP does not allow (365 is only allowed for ADD_TO_CART, "
+        "LEAD, PURCHASE, QUALIFIED_LEAD, SUBMIT_APPLICATION, not SIGN_UP; use one of 1, 7, 30, "
+        "90, 180); declare post_click_attribution_window_size beside it"]
+    assert calls(linkedin_emulator) == LOOKUP
+    assert rules_named(linkedin_emulator, TRIAL["conversion_rule_name"]) == []
+    assert linkedin_emulator.world.rules[104098]["type"] == "LEAD"
+
+
+def test_a_new_type_with_a_window_it_allows_is_one_partial_update(linkedin_emulator, tmp_path,
+                                                                  capsys) -> None:
+    linkedin_emulator.world.rules[104098] = dict(
+        linkedin_emulator.world.rules[104001], id=104098, name="Long lead",
+        postClickAttributionWindowSize=365, campaigns=[])
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": {
+        "conversion_rule_name": "Long lead", "conversion_rule_type": "SIGN_UP",
+        "post_click_attribution_window_size": 90}}, update_rules=True)
+    assert run_target(config, one_lead(), capsys).error is None
+    patch = linkedin_emulator.requests[2]
+    assert (patch.path, patch.status, patch.json) == ("/rest/conversions/104098", 204, {
+        "patch": {"$set": {"type": "SIGN_UP", "postClickAttributionWindowSize": 90}}})
+
+
+def test_one_rule_by_id_and_by_name_with_contradicting_settings_is_a_config_error(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {
+        "leads": {"conversion_rule_id": "104002", "value_type": "FIXED"},
+        "purchases": {"conversion_rule_name": "CAPI – Purchase", "value_type": "NO_VALUE"}},
+        update_rules=True)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
+
+    assert info.value.errors == [
+        "streams.leads.conversion_rule_id and streams.purchases.conversion_rule_name declare "
+        "different value_type for conversion rule 104002 'CAPI – Purchase': 'FIXED' and "
+        "'NO_VALUE'", USABLE]
+    assert calls(linkedin_emulator) == LOOKUP
+    assert linkedin_emulator.world.rules[104002]["valueType"] == "DYNAMIC"
+
+
+def test_one_rule_by_id_and_by_name_is_updated_and_associated_once(linkedin_emulator, tmp_path,
+                                                                   capsys) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {
+        "leads": {"conversion_rule_id": "104002", "value_type": "FIXED",
+                  "campaigns": ["310000007"]},
+        "purchases": {"conversion_rule_name": "CAPI – Purchase", "value_type": "FIXED",
+                      "campaigns": ["310000007", "310000008"]}}, update_rules=True)
+    assert run_target(config, one_lead(), capsys).error is None
+
+    assert [(m, p) for m, p, _ in calls(linkedin_emulator)] == [
+        *[(m, p) for m, p, _ in LOOKUP], ("GET", CAMPAIGNS_PATH),
+        ("POST", "/rest/conversions/104002"), ("PUT", "/rest/campaignConversions"),
+        ("POST", "/rest/conversionEvents")]
+    assert calls(linkedin_emulator)[2] == campaign_search(310000007, 310000008)
+    assert len(linkedin_emulator.requests[4].json["entities"]) == 2
+
+
 # --- campaign associations ------------------------------------------------------------------
 
 def test_campaigns_are_associated_in_one_batch_put_and_none_is_removed(
@@ -385,10 +605,11 @@ def test_campaigns_are_associated_in_one_batch_put_and_none_is_removed(
              "conversion:urn%3Alla%3AllaPartnerConversion%3A105001)")
     assert calls(linkedin_emulator) == [
         *LOOKUP,
+        campaign_search(310000003, 310000005),
         ("PUT", "/rest/campaignConversions", f"ids=List({key_3},{key_5})"),
         ("POST", "/rest/conversionEvents", ""),
     ]
-    put = linkedin_emulator.requests[2]
+    put = linkedin_emulator.requests[3]
     assert put.headers["x-restli-method"] == "BATCH_UPDATE"
     assert put.status == 200
     assert put.json == {"entities": {
@@ -414,16 +635,59 @@ def test_association_key_encodes_the_urns_and_keeps_the_structure() -> None:
 
 def test_a_refused_association_stops_the_run_before_sending(linkedin_emulator, tmp_path,
                                                             capsys) -> None:
+    key = association_key("urn:li:sponsoredCampaign:310000007", RULE + "104001")
+    linkedin_emulator.faults.script("/rest/campaignConversions", [{"status": 200, "body": {
+        "results": {}, "errors": {key: {"status": 400, "message": "Campaign is archived"}}}}],
+        method="PUT")
     config = rules_config(linkedin_emulator, tmp_path, {"leads": {
-        "conversion_rule_id": "104001", "campaigns": ["320000001"]}})
+        "conversion_rule_id": "104001", "campaigns": ["310000007"]}})
     info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
     assert info.value.errors == [
-        "streams.leads.conversion_rule_id: LinkedIn refused to associate campaign 320000001 "
-        "with conversion rule 104001 'CAPI – Demo request': Campaign 320000001 belongs to "
-        "urn:li:sponsoredAccount:598765432 but conversion rule 104001 belongs to "
-        "urn:li:sponsoredAccount:512345678; both must be in the same ad account"]
+        "streams.leads.conversion_rule_id: LinkedIn refused to associate campaign 310000007 "
+        "with conversion rule 104001 'CAPI – Demo request': Campaign is archived"]
     assert [r.path for r in linkedin_emulator.requests][-1] == "/rest/campaignConversions"
     assert linkedin_emulator.accepted_events == []
+
+
+def test_a_campaign_of_another_account_stops_the_run_before_a_rule_is_created(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {
+        "leads": {**TRIAL, "campaigns": ["310000007", "320000001", "399999999"]},
+        "purchases": {"conversion_rule_id": "104002", "campaigns": ["320000001"]}},
+        create_missing_rules=True)
+    info = stopped_with(ConfigError, run_target(config, one_lead(), capsys))
+
+    assert info.value.errors == [
+        "streams.leads.conversion_rule_name, streams.purchases.conversion_rule_id: campaign "
+        "320000001 is not in ad account 512345678 (it does not exist or belongs to another "
+        "account); a conversion rule can only be associated with campaigns of its own ad "
+        "account",
+        "streams.leads.conversion_rule_name: campaign 399999999 is not in ad account 512345678 "
+        "(it does not exist or belongs to another account); a conversion rule can only be "
+        "associated with campaigns of its own ad account",
+    ]
+    assert calls(linkedin_emulator) == [
+        *LOOKUP, campaign_search(310000007, 320000001, 399999999)]
+    assert rules_named(linkedin_emulator, TRIAL["conversion_rule_name"]) == []
+
+
+def test_campaigns_are_looked_up_in_chunks_of_50(linkedin_emulator, tmp_path, capsys) -> None:
+    ids = list(range(310000001, 310000061))
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": {
+        "conversion_rule_id": "104002", "campaigns": ids}}, dry_run=True)
+    assert run_target(config, one_lead(), capsys).error is None
+    assert calls(linkedin_emulator) == [
+        *LOOKUP, campaign_search(*ids[:50]), campaign_search(*ids[50:])]
+
+
+@pytest.mark.parametrize("campaign", ["0310000001", "urn:li:sponsoredCampaign:00310000002"])
+def test_campaign_ids_with_leading_zeros_are_linkedins_ids(linkedin_emulator, tmp_path, capsys,
+                                                           campaign) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {"leads": {
+        "conversion_rule_id": "105001", "campaigns": [campaign]}})
+    assert run_target(config, one_lead(), capsys).error is None
+    # already associated with 105001: nothing to look up or associate
+    assert calls(linkedin_emulator) == [*LOOKUP, ("POST", "/rest/conversionEvents", "")]
 
 
 def test_a_created_rule_gets_its_campaigns(linkedin_emulator, tmp_path, capsys) -> None:
@@ -432,7 +696,9 @@ def test_a_created_rule_gets_its_campaigns(linkedin_emulator, tmp_path, capsys) 
                           create_missing_rules=True)
     assert run_target(config, one_lead(), capsys).error is None
     (created,) = rules_named(linkedin_emulator, "CAPI – Trial (singer)")
-    assert [r.method for r in linkedin_emulator.requests] == ["GET", "GET", "POST", "PUT", "POST"]
+    assert [r.method for r in linkedin_emulator.requests] == [
+        "GET", "GET", "GET", "POST", "PUT", "POST"]
+    assert linkedin_emulator.requests[2].raw_query == campaign_search(310000007)[2]
     assert created["campaigns"] == ["urn:li:sponsoredCampaign:310000007"]
 
 
@@ -484,7 +750,7 @@ def test_dry_run_looks_up_but_creates_updates_and_associates_nothing(
     run = run_target(config, one_lead(), capsys)
 
     assert run.error is None
-    assert calls(linkedin_emulator) == LOOKUP
+    assert calls(linkedin_emulator) == [*LOOKUP, campaign_search(310000007, 310000003)]
     assert json.dumps(linkedin_emulator.world.rules, sort_keys=True) == before
     (line,) = (tmp_path / "dry_run.jsonl").read_text().splitlines()
     assert json.loads(line)["body"]["elements"][0]["conversion"] == RULE + "0"
@@ -562,6 +828,28 @@ def test_rule_references_are_checked_where_they_are_written() -> None:
         "streams.mapped.rule_map['b'] needs conversion_rule_id or conversion_rule_name",
         "streams.mapped.rule_map['c'] campaigns must be a list of campaign ids or "
         "urn:li:sponsoredCampaign:N",
+    ]
+
+
+def test_ids_are_ascii_digits_and_canonical_as_in_linkedins_urns() -> None:
+    assert errors_of({"ad_account_id": "5\u00b2", "streams": {"s": {
+        "conversion_rule_id": "1", "campaigns": ["\uff15"]}, "t": {
+        "conversion_rule_id": "\u0661", "campaigns": ["5\u00b2"]}}}) == [
+        "ad_account_id must be a number or urn:li:sponsoredAccount:N; got '5\u00b2'",
+        "streams.s.campaigns must be a list of campaign ids or urn:li:sponsoredCampaign:N",
+        "streams.t.conversion_rule_id must be a numeric rule id or "
+        "urn:lla:llaPartnerConversion:N; got '\u0661'",
+        "streams.t.campaigns must be a list of campaign ids or urn:li:sponsoredCampaign:N",
+    ]
+    settings = Settings.from_config({"access_token": "t", "ad_account_id": "0512345678",
+                                     "conversion_rule_id": "0104001", "streams": {"s": {
+        "conversion_rule_id": "urn:lla:llaPartnerConversion:007",
+        "campaigns": ["0310000003", 310000003, "urn:li:sponsoredCampaign:00310000004"]}}})
+    assert settings.ad_account_urn == "urn:li:sponsoredAccount:512345678"
+    assert [(r.urn, r.campaigns) for r in settings.rule_refs()] == [
+        (RULE + "104001", ()),
+        (RULE + "7", ("urn:li:sponsoredCampaign:310000003",
+                      "urn:li:sponsoredCampaign:310000004")),
     ]
 
 
