@@ -172,7 +172,7 @@ CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
         "refresh_token",
         th.StringType,
         secret=True,
-        description="OAuth refresh token; with `client_id` and `client_secret` the target "
+        description="OAuth refresh token; with `client_id` and `client_secret` the plugin "
         "obtains and renews its access token itself.",
     ),
     th.Property(
