@@ -336,10 +336,12 @@ class EventBuilder:
         return {"currencyCode": currency, "amount": amount}
 
     def _derived_id(self, record: t.Mapping[str, t.Any], rule: str) -> str | None:
-        if not self.key_properties:
+        key_properties = self.key_properties
+        if not key_properties:
             return None
-        keys = [record.get(k) for k in self.key_properties]
-        return derived_event_id(self.stream.name, keys, rule)
+        if len(key_properties) == 1:
+            return derived_event_id(self.stream.name, [record.get(key_properties[0])], rule)
+        return derived_event_id(self.stream.name, [record.get(k) for k in key_properties], rule)
 
 
 def derived_event_id(stream_name: str, key_values: t.Sequence[t.Any], rule: str) -> str:

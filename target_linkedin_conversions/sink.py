@@ -49,6 +49,7 @@ class ConversionsSink(BatchSink):
 
     def __init__(self, target: TargetLinkedInConversions, *args: t.Any, **kwargs: t.Any) -> None:
         self.target = target
+        self._max_size: int | None = None
         super().__init__(target, *args, **kwargs)
         self._staged: dict[str, list[_Staged]] = {}
         self._record_validator = (
@@ -57,8 +58,13 @@ class ConversionsSink(BatchSink):
 
     @property
     def max_size(self) -> int:
-        """`batch_size_rows`, never above LinkedIn's 5,000 events per BATCH_CREATE."""
-        return max(1, min(self.batch_size_rows or MAX_BATCH_SIZE, MAX_BATCH_SIZE))
+        """`batch_size_rows`, never above LinkedIn's 5,000 events per BATCH_CREATE.
+
+        Read by the SDK after every record, so it is worked out once per sink.
+        """
+        if self._max_size is None:
+            self._max_size = max(1, min(self.batch_size_rows or MAX_BATCH_SIZE, MAX_BATCH_SIZE))
+        return self._max_size
 
     def get_validator(self) -> None:
         """None: records are validated in `process_record`, where a failure becomes a reject."""

@@ -57,12 +57,16 @@ class ConversionsReader(MsgSpecReader):
 
     def deserialize_json(self, line: str) -> dict:
         """Decode LINE; hand anything that is not a usable message to `on_malformed`."""
-        if not line.strip() or line.strip() == "\ufeff":
-            return {"type": _BLANK}  # blank lines separate nothing in Singer; skip them
         try:
-            message = decoder.decode(line.lstrip("\ufeff"))
+            message = decoder.decode(line)
         except (msgspec.DecodeError, UnicodeError):
-            message = None
+            stripped = line.strip()
+            if not stripped or stripped == "\ufeff":
+                return {"type": _BLANK}  # blank lines separate nothing in Singer; skip them
+            try:
+                message = decoder.decode(stripped.lstrip("\ufeff"))
+            except (msgspec.DecodeError, UnicodeError):
+                message = None
         if _is_usable(message):
             return message  # type: ignore[return-value]
         if self.on_malformed is None:
@@ -73,6 +77,8 @@ class ConversionsReader(MsgSpecReader):
     @staticmethod
     def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
         """Name the missing keys only: the SDK's message repeats the whole line."""
+        if isinstance(line_dict, dict) and requires <= line_dict.keys():
+            return
         missing = sorted(requires - set(line_dict)) if isinstance(line_dict, dict) else requires
         if missing:
             msg = f"a Singer message lacks its required key(s): {', '.join(sorted(missing))}"
