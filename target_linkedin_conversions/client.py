@@ -63,16 +63,11 @@ def encode_batch(events: t.Sequence[dict[str, t.Any]]) -> bytes:
 
 
 def encode_event(event: dict[str, t.Any]) -> bytes:
-    """One event as compact JSON, to be joined into a body by `join_batch`."""
+    """One event as compact JSON, to be joined with others into a BATCH_CREATE body."""
     return _BODY_ENCODER.encode(event)
 
 
-def join_batch(encoded_events: t.Sequence[bytes]) -> bytes:
-    """The BATCH_CREATE body for events already encoded one by one."""
-    return b'{"elements":[' + b",".join(encoded_events) + b"]}"
-
-
-def decode_event(encoded: bytes) -> dict[str, t.Any]:
+def decode_event(encoded: bytes | memoryview) -> dict[str, t.Any]:
     """An event back from `encode_event`'s bytes (for reject rows)."""
     return msgspec.json.decode(encoded)
 
