@@ -18,7 +18,7 @@ from singer_sdk.exceptions import (
 )
 
 from target_linkedin_conversions.client import LinkedInClient
-from target_linkedin_conversions.dispatch import Dispatcher
+from target_linkedin_conversions.dispatch import Dispatcher, fix_mmap_threshold
 from target_linkedin_conversions.errors import (
     ConfigError,
     FatalAPIError,
@@ -141,6 +141,7 @@ class TargetLinkedInConversions(Target):
         progress = ProgressLogger(self.stats, self.logger.info,
                                   self.settings.progress_interval_seconds)
         progress.start()
+        fix_mmap_threshold()
         try:
             self.rejects.check()
             if self.settings.dry_run:
