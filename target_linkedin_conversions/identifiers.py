@@ -19,12 +19,28 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
 
+class NotTextError(ValueError):
+    """A value that should be text (or a number) is a list, an object or a boolean."""
+
+
 def text_or_none(value: t.Any) -> str | None:
-    """The value as stripped text, or None when it is absent or blank."""
+    """The value as stripped text, or None when it is absent or blank.
+
+    Numbers become their text (ids are often numeric); a list, object or boolean raises
+    `ValueError`: its Python text ("['x']", "True") would be sent as if it were the value.
+    """
     if value is None:
         return None
-    text = (value if value.__class__ is str else str(value)).strip()
+    if value.__class__ is str:
+        text = value.strip()
+    elif isinstance(value, (bool, dict, list, tuple)):
+        raise NotTextError(f"holds a {_JSON_KIND.get(type(value), 'non-text value')}, not text")
+    else:
+        text = str(value).strip()
     return text or None
+
+
+_JSON_KIND = {bool: "boolean", dict: "JSON object", list: "JSON array", tuple: "JSON array"}
 
 
 def is_sha256_hex(value: str) -> bool:
@@ -49,13 +65,18 @@ def hashed_email(value: t.Any) -> str | None:
     text = text_or_none(value)
     if text is None:
         return None
+    if not text.isascii():
+        text = _visible(text)
     if len(text) == 64 and is_sha256_hex(text):
         return text.lower()
-    if not text.isascii():
-        text = "".join(ch for ch in unicodedata.normalize("NFC", text)
-                       if unicodedata.category(ch) != "Cf")
     text = "".join(text.split()).lower()
     return sha256_hex(text) if text else None
+
+
+def _visible(text: str) -> str:
+    """NFC-normalised TEXT without invisible format characters (BOM, zero-width), stripped."""
+    return "".join(ch for ch in unicodedata.normalize("NFC", text)
+                   if unicodedata.category(ch) != "Cf").strip()
 
 
 def prehashed_email(value: t.Any) -> str | None:
@@ -63,6 +84,8 @@ def prehashed_email(value: t.Any) -> str | None:
     text = text_or_none(value)
     if text is None:
         return None
+    if not text.isascii():
+        text = _visible(text)
     if not is_sha256_hex(text):
         raise ValueError("sha256_email is not 64 hexadecimal characters")
     return text.lower()

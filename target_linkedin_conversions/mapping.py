@@ -26,6 +26,9 @@ MAX_EVENT_AGE_MS = 90 * MS_PER_DAY
 # An event sent minutes after it was mapped must still be inside LinkedIn's 90 days.
 SEND_MARGIN_MS = 3_600_000
 EPOCH_SECONDS_LIMIT = 100_000_000_000  # below: seconds (until year 5138); above: milliseconds
+# From here on (year 5138 in milliseconds) an epoch is microseconds or nanoseconds.
+EPOCH_MILLISECONDS_LIMIT = 100_000_000_000_000
+_NOT_MILLISECONDS = "epoch number too large for milliseconds (microseconds or nanoseconds?)"
 # No real conversion is worth 10^30 of anything; "1e99999999" would become a 100 MB string.
 _AMOUNT_DIGITS = 30
 
@@ -57,7 +60,7 @@ def to_epoch_ms(value: t.Any) -> int:
     """
     if isinstance(value, str):
         text = value.strip()
-        if "-" in text[1:]:  # a date; a leading "-" alone would be a negative epoch
+        if "-" in text[1:] or "T" in text:  # a date (basic or extended ISO-8601), not an epoch
             return _iso_ms(text)
         value = text
     elif isinstance(value, bool):
@@ -67,7 +70,11 @@ def to_epoch_ms(value: t.Any) -> int:
     elif isinstance(value, dt.date):
         return _datetime_ms(dt.datetime(value.year, value.month, value.day))
     elif isinstance(value, int):
-        return value * 1000 if abs(value) < EPOCH_SECONDS_LIMIT else value
+        if abs(value) < EPOCH_SECONDS_LIMIT:
+            return value * 1000
+        if abs(value) >= EPOCH_MILLISECONDS_LIMIT:
+            raise ValueError(_NOT_MILLISECONDS)
+        return value
     try:
         number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
     except decimal.InvalidOperation:
@@ -96,6 +103,8 @@ def _epoch_number_ms(number: decimal.Decimal) -> int:
         raise ValueError("not a finite number")
     if abs(number) < EPOCH_SECONDS_LIMIT:
         number *= 1000
+    elif abs(number) >= EPOCH_MILLISECONDS_LIMIT:
+        raise ValueError(_NOT_MILLISECONDS)
     return int(number)
 
 
@@ -123,6 +132,8 @@ def to_amount(value: t.Any) -> str:
         raise ValueError("amount is not a finite number")
     if number < 0:
         raise ValueError("amount is negative")
+    if not number:
+        number = abs(number)  # "-0" is zero
     if number and not -_AMOUNT_DIGITS < number.adjusted() < _AMOUNT_DIGITS:
         raise ValueError(f"amount has more than {_AMOUNT_DIGITS} digits before or after the point")
     return format(number, "f")
@@ -165,6 +176,9 @@ class EventBuilder:
         if rules.__class__ is Rejection:
             return rules  # type: ignore[return-value]
         get = record.get
+        replayed = get(REPLAY_RULES_COLUMN)
+        if replayed is not None:
+            rules = _replayed_rules(rules, replayed)  # type: ignore[arg-type]
         columns = self.columns
         dropped: list[str] = []
         try:
@@ -188,22 +202,23 @@ class EventBuilder:
             happened_at = self._happened_at(get(columns["conversion_happened_at"]))
             amount = get(columns["amount"])
             conversion_value = None if amount is None else self._conversion_value(get, amount)
+            mapped_id = get(columns["event_id"])
+            if mapped_id is not None:
+                mapped_id = ids.text_or_none(mapped_id)
+            events = []
+            for rule in rules:
+                event: dict[str, t.Any] = {"conversion": rule, "conversionHappenedAt": happened_at}
+                if conversion_value is not None:
+                    event["conversionValue"] = conversion_value
+                event_id = mapped_id if mapped_id is not None else self._derived_id(record, rule)
+                if event_id is not None:
+                    event["eventId"] = event_id
+                event["user"] = user
+                events.append(event)
         except _RecordProblemError as problem:
             return Rejection(problem.reason, str(problem))
-
-        mapped_id = get(columns["event_id"])
-        if mapped_id is not None:
-            mapped_id = ids.text_or_none(mapped_id)
-        events = []
-        for rule in rules:
-            event: dict[str, t.Any] = {"conversion": rule, "conversionHappenedAt": happened_at}
-            if conversion_value is not None:
-                event["conversionValue"] = conversion_value
-            event_id = mapped_id if mapped_id is not None else self._derived_id(record, rule)
-            if event_id is not None:
-                event["eventId"] = event_id
-            event["user"] = user
-            events.append(event)
+        except ids.NotTextError as exc:
+            return Rejection("invalid_value", f"column '{self._column_not_text(record)}' {exc}")
 
         if not user["userIds"] and len(user) == 1:
             return Rejection(
@@ -213,6 +228,13 @@ class EventBuilder:
                 events[0],
             )
         return Mapped(events, tuple(dropped) if dropped else ())
+
+    def _column_not_text(self, record: t.Mapping[str, t.Any]) -> str:
+        """The first mapped column whose value is a list, object or boolean (error path only)."""
+        for column in self.columns.values():
+            if isinstance(record.get(column), (bool, dict, list, tuple)):
+                return column
+        return "(unknown)"
 
     def _rules(self, record: t.Mapping[str, t.Any]) -> tuple[str, ...] | Rejection:
         stream = self.stream
@@ -243,6 +265,8 @@ class EventBuilder:
         if raw is not None:
             try:
                 prehashed = ids.prehashed_email(raw)
+            except ids.NotTextError:
+                raise
             except ValueError as exc:
                 raise _RecordProblemError("invalid_sha256_email", str(exc)) from None
             if prehashed is not None and prehashed != email:
@@ -318,13 +342,16 @@ class EventBuilder:
         if raw_amount.__class__ is str and not raw_amount.strip():
             return None
         raw_currency = get(self.columns["currency"])
-        currency = self._currencies.get(raw_currency, _UNSEEN)
+        cacheable = raw_currency is None or raw_currency.__class__ is str
+        currency = self._currencies.get(raw_currency, _UNSEEN) if cacheable else _UNSEEN
         if currency is _UNSEEN:  # a handful of distinct values per stream: check each once
             try:
                 currency = ids.currency_code(raw_currency)
+            except ids.NotTextError:
+                raise
             except ValueError as exc:
                 raise _RecordProblemError("invalid_currency", str(exc)) from None
-            if len(self._currencies) < 1000:
+            if cacheable and len(self._currencies) < 1000:
                 self._currencies[raw_currency] = currency
         currency = currency or self._default_currency
         if currency is None:
@@ -339,9 +366,17 @@ class EventBuilder:
         key_properties = self.key_properties
         if not key_properties:
             return None
-        if len(key_properties) == 1:
-            return derived_event_id(self.stream.name, [record.get(key_properties[0])], rule)
-        return derived_event_id(self.stream.name, [record.get(k) for k in key_properties], rule)
+        keys = [record.get(key) for key in key_properties]
+        if None in keys:
+            # Every record with a null key would share one eventId, and LinkedIn would keep
+            # only the first of them.
+            missing = key_properties[keys.index(None)]
+            raise _RecordProblemError(
+                "missing_key_value",
+                f"key property '{missing}' is null, so no eventId can be derived for the record; "
+                "fix the key or map event_id",
+            )
+        return derived_event_id(self.stream.name, keys, rule)
 
 
 def derived_event_id(stream_name: str, key_values: t.Sequence[t.Any], rule: str) -> str:
@@ -365,6 +400,18 @@ class _RecordProblemError(Exception):
 
 
 _UNSEEN: t.Any = object()
+
+# Set by linkedin-conversions-replay on a record whose events LinkedIn refused for only some of
+# its rules: the URNs to send again, so that the accepted ones are not sent twice.
+REPLAY_RULES_COLUMN = "__linkedin_replay_conversions"
+
+
+def _replayed_rules(rules: tuple[str, ...], replayed: t.Any) -> tuple[str, ...]:
+    """The RULES a replayed record was refused for; all of them when the stream's mapping has
+    changed since (none of the refused rules is mapped any more)."""
+    wanted = set(replayed) if isinstance(replayed, list) else set()
+    kept = tuple(rule for rule in rules if rule in wanted)
+    return kept or rules
 
 
 def _map_key(value: t.Any) -> str | None:

@@ -61,3 +61,18 @@ def test_country_and_currency_codes_are_upper_cased_and_checked() -> None:
         ids.country_code("GBR")
     with pytest.raises(ValueError):
         ids.currency_code("EURO")
+
+
+@pytest.mark.parametrize("invisible", ["\ufeff", "\u200b"])
+def test_hash_with_an_invisible_character_is_passed_through_not_hashed_again(
+        invisible: str) -> None:
+    assert ids.hashed_email(invisible + JANE_SHA.upper()) == JANE_SHA
+    assert ids.hashed_email(JANE_SHA + invisible) == JANE_SHA
+    assert ids.prehashed_email(invisible + JANE_SHA) == JANE_SHA
+
+
+@pytest.mark.parametrize("value", [["a@b.c"], {"x": 1}, True])
+def test_non_text_values_raise_instead_of_becoming_python_text(value: object) -> None:
+    with pytest.raises(ids.NotTextError):
+        ids.text_or_none(value)
+    assert ids.text_or_none(6543) == "6543"

@@ -7,6 +7,7 @@ import decimal
 import pytest
 
 from target_linkedin_conversions.mapping import (
+    REPLAY_RULES_COLUMN,
     EventBuilder,
     Mapped,
     Rejection,
@@ -213,3 +214,62 @@ def test_unmapped_rule_value_goes_to_the_streams_own_rule() -> None:
     base = {"conversion_happened_at": NOW_MS, "email": "a@b.co", "kind": "webinar"}
     assert events(base, config=config, stream="events")[0]["conversion"] == (
         "urn:lla:llaPartnerConversion:104003")
+
+
+# --- values that are not what they claim to be (found by adversarial runs) -----------------
+
+@pytest.mark.parametrize(("column", "value", "kind"), [
+    ("email", ["jane.doe@example.com"], "JSON array"), ("li_fat_id", {"x": 1}, "JSON object"),
+    ("external_id", True, "boolean"), ("sha256_email", [JANE_SHA], "JSON array"),
+    ("currency", ["EUR"], "JSON array"), ("event_id", False, "boolean"),
+])
+def test_list_object_or_boolean_in_a_text_column_is_rejected_not_sent_as_python_text(
+        column: str, value: object, kind: str) -> None:
+    record = {"conversion_happened_at": NOW_MS, "email": "a@b.co", "amount": 5, column: value}
+    result = rejection(record)
+    assert (result.reason, result.message) == ("invalid_value",
+                                               f"column '{column}' holds a {kind}, not text")
+
+
+def test_unusable_ip_or_country_of_the_wrong_type_is_left_out_like_a_malformed_one() -> None:
+    outcome = builder().build({"conversion_happened_at": NOW_MS, "email": "a@b.co",
+                               "ip_address": ["192.0.2.1"], "first_name": "A",
+                               "last_name": "B", "country_code": {"iso": "GB"}})
+    assert isinstance(outcome, Mapped)
+    assert outcome.dropped == ("ip_address", "country_code")
+
+
+def test_null_key_property_is_rejected_instead_of_sharing_one_event_id() -> None:
+    result = rejection({"id": None, "conversion_happened_at": NOW_MS, "email": "a@b.co"},
+                       keys=("id",))
+    assert (result.reason, result.message) == (
+        "missing_key_value", "key property 'id' is null, so no eventId can be derived for the "
+        "record; fix the key or map event_id")
+    mapped = {"id": None, "event_id": "order-1", "conversion_happened_at": NOW_MS,
+              "email": "a@b.co"}
+    assert events(mapped, keys=("id",))[0]["eventId"] == "order-1"
+
+
+def test_compact_iso_times_and_microsecond_epochs() -> None:
+    assert to_epoch_ms("20261201T080000Z") == 1_796_112_000_000
+    for too_fine in (1_796_112_000_000_000, "1796112000000000"):
+        with pytest.raises(ValueError, match="too large for milliseconds"):
+            to_epoch_ms(too_fine)
+    result = rejection({"conversion_happened_at": 1_796_112_000_000_000, "email": "a@b.co"})
+    assert result.reason == "invalid_conversion_time"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("-0", "0"), ("-0.00", "0.00"), (-0.0, "0.0")])
+def test_negative_zero_amount_is_zero(raw: object, expected: str) -> None:
+    assert to_amount(raw) == expected
+
+
+def test_replayed_record_sends_only_the_rules_it_was_refused_for() -> None:
+    base = {"conversion_happened_at": NOW_MS, "email": "a@b.co", "kind": "purchase"}
+    refused = "urn:lla:llaPartnerConversion:104003"
+    replayed = {**base, REPLAY_RULES_COLUMN: [refused]}
+    assert [e["conversion"] for e in events(replayed, config=RULE_MAP_CONFIG,
+                                            stream="events")] == [refused]
+    # The mapping changed since (104003 no longer mapped): every current rule is sent.
+    stale = {**base, REPLAY_RULES_COLUMN: ["urn:lla:llaPartnerConversion:999"]}
+    assert len(events(stale, config=RULE_MAP_CONFIG, stream="events")) == 2
