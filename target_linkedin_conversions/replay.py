@@ -13,6 +13,8 @@ import json
 import sys
 import typing as t
 
+from target_linkedin_conversions.mapping import REPLAY_RULES_COLUMN
+
 
 def replay_messages(
     rows: t.Iterable[dict[str, t.Any]],
@@ -20,15 +22,34 @@ def replay_messages(
     reasons: t.Collection[str] = (),
     streams: t.Collection[str] = (),
 ) -> t.Iterator[dict[str, t.Any]]:
-    """SCHEMA and RECORD messages for the replayable reject ROWS, filtered by reason/stream."""
-    announced: dict[str, tuple[str, ...]] = {}
+    """SCHEMA and RECORD messages for the replayable reject ROWS, filtered by reason/stream.
+
+    A record appears once however many rows it has: a record that fans out to several rules
+    has one row per refused event. When LinkedIn refused only some of its events, the record
+    carries those rules in `REPLAY_RULES_COLUMN`, so the events it accepted are not sent again.
+    """
+    records: dict[tuple[str, str], dict[str, t.Any]] = {}
     for row in rows:
         stream = row.get("stream")
         if stream is None or not isinstance(row.get("record"), dict):
             continue
         if (reasons and row.get("reason") not in reasons) or (streams and stream not in streams):
             continue
-        keys = tuple(row.get("key_properties") or ())
+        identity = (stream, json.dumps(row["record"], sort_keys=True, default=str))
+        entry = records.setdefault(identity, {
+            "stream": stream, "keys": tuple(row.get("key_properties") or ()),
+            "record": row["record"], "refused": [], "whole": False,
+        })
+        event = row.get("event")
+        if row.get("reason") == "linkedin_rejected" and isinstance(event, dict) \
+                and isinstance(event.get("conversion"), str):
+            entry["refused"].append(event["conversion"])
+        else:
+            entry["whole"] = True  # rejected before sending: every rule is still to send
+
+    announced: dict[str, tuple[str, ...]] = {}
+    for entry in records.values():
+        stream, keys = entry["stream"], entry["keys"]
         if announced.get(stream) != keys:
             announced[stream] = keys
             yield {
@@ -38,7 +59,10 @@ def replay_messages(
                 "schema": {"type": "object", "properties": {}, "additionalProperties": True},
                 "key_properties": list(keys),
             }
-        yield {"type": "RECORD", "stream": stream, "record": row["record"]}
+        record = entry["record"]
+        if entry["refused"] and not entry["whole"]:
+            record = {**record, REPLAY_RULES_COLUMN: sorted(set(entry["refused"]))}
+        yield {"type": "RECORD", "stream": stream, "record": record}
 
 
 def main(argv: t.Sequence[str] | None = None) -> int:
@@ -56,7 +80,7 @@ def main(argv: t.Sequence[str] | None = None) -> int:
     for message in replay_messages(rows, reasons=args.reason, streams=args.stream):
         count += message["type"] == "RECORD"
         sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
-    sys.stderr.write(f"replayed {count} of {len(rows)} rejected rows\n")
+    sys.stderr.write(f"replayed {count} record(s) from {len(rows)} rejected rows\n")
     return 0
 
 

@@ -165,4 +165,4 @@ def test_replay_command_line(tmp_path) -> None:
                           check=True)
     assert [json.loads(line)["type"] for line in done.stdout.splitlines()] == ["SCHEMA",
                                                                              "RECORD"]
-    assert done.stderr == "replayed 1 of 3 rejected rows\n"
+    assert done.stderr == "replayed 1 record(s) from 3 rejected rows\n"

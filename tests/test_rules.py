@@ -19,6 +19,7 @@ from target_linkedin_conversions import target as target_module
 from target_linkedin_conversions.client import LinkedInClient
 from target_linkedin_conversions.errors import ConfigError, FatalAPIError
 from target_linkedin_conversions.mapping import derived_event_id
+from target_linkedin_conversions.replay import replay_messages
 from target_linkedin_conversions.rules import association_key
 from target_linkedin_conversions.settings import Settings
 from tests.helpers import base_config, leads, now_ms, read_rejects, record, run_target, schema
@@ -734,6 +735,40 @@ def test_one_value_fans_out_to_several_rules_and_element_errors_hit_the_right_re
     assert (reject["reason"], reject["record"]) == ("linkedin_rejected", rows[1])
     assert reject["event"]["conversion"] == RULE + "104001"
     assert "not a member" in reject["message"]
+
+
+def test_replaying_fan_out_rejects_sends_only_the_refused_events_once(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    signup = {"conversion_rule_name": "CAPI – Sign-up"}
+    config = rules_config(linkedin_emulator, tmp_path, {"signups": {
+        "rule_field": "plan", "rule_map": {"enterprise": [signup, "104001"]}}})
+    at = now_ms()
+    rows = [{"id": n, "email": f"user{n}@example.com", "plan": "enterprise",
+             "conversion_happened_at": at} for n in (1, 2)]
+    ids = {(n, rule): derived_event_id("signups", [n], RULE + rule)
+           for n in (1, 2) for rule in ("104001", "104003")}
+    linkedin_emulator.faults.reject_elements({
+        ids[1, "104001"]: "ERROR :: /x :: refused", ids[2, "104001"]: "ERROR :: /x :: refused",
+        ids[2, "104003"]: "ERROR :: /x :: refused"})
+    messages = [schema("signups", SIGNUP_PROPERTIES, ["id"]),
+                *(record("signups", row) for row in rows)]
+    run_target(config, messages, capsys)
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [ids[1, "104003"]]
+    rejected = read_rejects(tmp_path)
+    assert len(rejected) == 3
+
+    linkedin_emulator.faults.clear()
+    linkedin_emulator.reset()
+    (tmp_path / "rejects.jsonl").unlink()
+    replay = list(replay_messages(rejected))
+    assert [m["record"]["id"] for m in replay if m["type"] == "RECORD"] == [1, 2]
+    run = run_target(config, replay, capsys)
+
+    assert run.error is None
+    assert sorted(e["eventId"] for e in linkedin_emulator.accepted_events) == sorted(
+        [ids[1, "104001"], ids[2, "104001"], ids[2, "104003"]])
+    assert all("__linkedin_replay_conversions" not in json.dumps(e)
+               for e in linkedin_emulator.accepted_events)
 
 
 # --- dry run --------------------------------------------------------------------------------
