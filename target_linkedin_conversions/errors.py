@@ -2,6 +2,7 @@
 
 - `ConfigError`: the run cannot start; the message says which setting to fix.
 - `FatalAPIError` and its children: stop the run now, emit no STATE for unsent records.
+- `OutputWriteError`: the rejects or dry-run file cannot be written; stop, confirm nothing.
 - `RetriableAPIError`: the client retries it with backoff; it escapes only when retries run out.
 - `BatchRejectedError`: LinkedIn refused some elements of a batch by index; the sink rejects
   those and resends the rest once.
@@ -48,6 +49,11 @@ class DailyQuotaError(FatalAPIError):
 
 class InvalidStreamSchemaError(FatalSyncError):
     """A stream's SCHEMA message cannot validate records (invalid, or an unresolvable $ref)."""
+
+
+class OutputWriteError(FatalSyncError):
+    """The rejects or dry-run file cannot be written (disk full, device gone): a record that
+    cannot be accounted for must not be confirmed by a STATE."""
 
 
 class RejectThresholdError(FatalSyncError):

@@ -6,13 +6,14 @@ owner only, because a reject carries the record as read (emails, names).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import threading
 import typing as t
 
-from target_linkedin_conversions.errors import ConfigError
+from target_linkedin_conversions.errors import ConfigError, OutputWriteError
 
 
 class RejectsWriter:
@@ -49,7 +50,7 @@ class RejectsWriter:
             "event": event,
         }
         line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
-        with self._lock:
+        with self._lock, writing(self.path, "rejects_path"):
             if self._file is None:
                 self._file = open_private(self.path)
             self._file.write(line)
@@ -64,8 +65,21 @@ class RejectsWriter:
         """Close the file if a reject was ever written."""
         with self._lock:
             if self._file is not None:
-                self._file.close()
-                self._file = None
+                file, self._file = self._file, None
+                with writing(self.path, "rejects_path"):
+                    file.close()
+
+
+@contextlib.contextmanager
+def writing(path: str, setting: str) -> t.Iterator[None]:
+    """Turn an OS error while writing PATH into `OutputWriteError` naming SETTING."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        msg = (f"cannot write {setting} {path!r}: {reason}. Records already staged are not "
+               "confirmed; free the space or change the path, and run again")
+        raise OutputWriteError(msg) from None
 
 
 def check_writable(path: str, setting: str) -> None:
@@ -93,4 +107,5 @@ def open_private(path: str) -> t.TextIO:
     if folder:
         os.makedirs(folder, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    return os.fdopen(fd, "a", encoding="utf-8")
+    # A line read with undecodable bytes holds lone surrogates; they are written escaped.
+    return os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace")

@@ -240,10 +240,10 @@ class ConversionsSink(BatchSink):
 
     def _reject(self, record: dict, reason: str, message: str,
                 event: dict | None = None) -> None:
-        self.target.stats.reject(reason)
         self.target.rejects.write(stream=self.stream_name, reason=reason, message=message,
                                   record=record, key_properties=self.key_properties,
                                   event=event)
+        self.target.stats.reject(reason)
 
     def _reject_event(self, chunk: _Chunk, index: int, message: str) -> None:
         self._reject(_RECORD_DECODER.decode(chunk.record(index)), "linkedin_rejected", message,

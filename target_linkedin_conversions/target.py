@@ -23,10 +23,16 @@ from target_linkedin_conversions.errors import (
     ConfigError,
     FatalAPIError,
     InvalidStreamSchemaError,
+    OutputWriteError,
     RejectThresholdError,
     RetriableAPIError,
 )
-from target_linkedin_conversions.rejects import RejectsWriter, check_writable, open_private
+from target_linkedin_conversions.rejects import (
+    RejectsWriter,
+    check_writable,
+    open_private,
+    writing,
+)
 from target_linkedin_conversions.report import ProgressLogger, RunStats
 from target_linkedin_conversions.rules import ResolvedRules, RuleManager
 from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
@@ -43,6 +49,7 @@ _CLEAN_FAILURES = (
     RetriableAPIError,
     RejectThresholdError,
     InvalidStreamSchemaError,
+    OutputWriteError,
     RecordsWithoutSchemaException,
     MissingKeyPropertiesError,
     InvalidInputLine,
@@ -168,9 +175,19 @@ class TargetLinkedInConversions(Target):
                 rejects_path=self.settings.rejects_path,
                 dry_run_path=self.settings.dry_run_path if self.settings.dry_run else None,
             ))
+            self._close_outputs(failed=outcome != "succeeded")
+
+    def _close_outputs(self, *, failed: bool) -> None:
+        """Close the rejects and dry-run files; a failure to do so fails the run, cleanly."""
+        try:
             self.rejects.close()
             if self._dry_run_file is not None:
-                self._dry_run_file.close()
+                with writing(self.settings.dry_run_path, "dry_run_path"):
+                    self._dry_run_file.close()
+        except OutputWriteError as exc:
+            self.logger.error("Stopping: %s", exc)
+            if not failed:
+                raise SystemExit(1) from None
 
     def _write_state_message(self, state: dict) -> None:
         """Write STATE only once every batch sent before it was delivered or rejected, and
@@ -185,15 +202,21 @@ class TargetLinkedInConversions(Target):
         super()._write_state_message(state)
 
     def _check_reject_ratio(self) -> None:
+        """Counted in what can be rejected: a record refused before sending, or an event
+        LinkedIn refused (a record that fans out to several rules has several events)."""
         limit = self.settings.max_reject_ratio
-        read = self.stats.records_read
-        rejected = sum(self.stats.rejected.values())
-        if limit is None or not read or rejected / read <= limit:
+        stats = self.stats
+        refused = stats.rejected.get("linkedin_rejected", 0)
+        before_sending = sum(stats.rejected.values()) - refused
+        units = stats.events_built + before_sending
+        rejected = before_sending + refused
+        if limit is None or not units or rejected / units <= limit:
             return
         msg = (
-            f"{rejected} of {read} records were rejected ({rejected / read:.1%}), above "
-            f"max_reject_ratio {limit:.1%}. See the reasons in {self.settings.rejects_path}; "
-            "fix the cause and replay that file with linkedin-conversions-replay."
+            f"{rejected} of {units} rejected ({rejected / units:.1%}: {before_sending} records "
+            f"before sending, {refused} events refused by LinkedIn), above max_reject_ratio "
+            f"{limit:.1%}. See the reasons in {self.settings.rejects_path}; fix the cause and "
+            "replay that file with linkedin-conversions-replay."
         )
         raise RejectThresholdError(msg)
 
@@ -213,16 +236,16 @@ class TargetLinkedInConversions(Target):
     def _reject_malformed_line(self, line: str) -> None:
         self.logger.warning("An input line is not a usable Singer message; written to the "
                             "rejects output")
-        self.stats.read()
-        self.stats.reject("malformed_message")
         self.rejects.write(stream=None, reason="malformed_message",
                            message="input line is not valid JSON, or not a usable Singer "
                            "message (a RECORD needs an object record)", record={"line": line},
                            key_properties=[])
+        self.stats.read()
+        self.stats.reject("malformed_message")
 
     def _write_dry_run(self, request: dict[str, t.Any]) -> None:
         line = json.dumps(request, separators=(",", ":")) + "\n"
-        with self._dry_run_lock:
+        with self._dry_run_lock, writing(self.settings.dry_run_path, "dry_run_path"):
             if self._dry_run_file is None:
                 self._dry_run_file = open_private(self.settings.dry_run_path)
             self._dry_run_file.write(line)

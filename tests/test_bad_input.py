@@ -4,6 +4,7 @@ clear error, never a traceback, never a value in the logs."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -173,3 +174,32 @@ def test_a_rule_finder_page_of_another_shape_stops_clearly(linkedin_emulator, tm
     assert run.exit_code == 1
     assert str(run.error) == ("LinkedIn answered the conversion-rule finder with a body that "
                               "is not a page")
+
+
+def test_a_line_with_undecodable_bytes_is_a_reject_written_escaped(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    at = now_ms()
+    bad = ('{"type":"RECORD","stream":"leads","record":{"id":1,"email":"Jos\udce9@example.com",'
+           '"conversion_happened_at":' + str(at) + '}}')  # a Latin-1 byte read as UTF-8
+    lines = [*leads([]), bad, *leads([{"id": 2, "email": ALICE, "conversion_happened_at": at}])[1:]]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), lines, capsys)
+    assert run.error is None
+    (reject,) = read_rejects(tmp_path)
+    assert reject["reason"] == "malformed_message"
+    assert reject["record"]["line"].rstrip("\n") == bad  # the escape reads back as the byte
+    assert "Jos\\udce9" in (tmp_path / "rejects.jsonl").read_bytes().decode("utf-8")
+    assert len(linkedin_emulator.accepted_events) == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_rejects_file_that_cannot_be_written_stops_the_run_cleanly(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path, rejects_path="/dev/full")
+    run = run_target(config, leads([{"id": 1, "email": "", "conversion_happened_at": now_ms()}],
+                                   final_state={"bookmarks": {"leads": 1}}), capsys)
+    assert run.exit_code == 1
+    assert str(run.error) == (
+        "cannot write rejects_path '/dev/full': No space left on device. Records already staged "
+        "are not confirmed; free the space or change the path, and run again")
+    assert run.states == []
+    assert not any(r.exc_info for r in caplog.records)

@@ -82,7 +82,8 @@ def test_reject_threshold_fails_the_run(linkedin_emulator, tmp_path, capsys) -> 
     run = run_target(config, leads(rows(1) + bad), capsys)
     assert run.exit_code == 1
     assert str(run.error).startswith(
-        "3 of 4 records were rejected (75.0%), above max_reject_ratio 50.0%.")
+        "3 of 4 rejected (75.0%: 3 records before sending, 0 events refused by LinkedIn), "
+        "above max_reject_ratio 50.0%.")
     assert len(read_rejects(tmp_path)) == 3
 
 

@@ -737,6 +737,25 @@ def test_one_value_fans_out_to_several_rules_and_element_errors_hit_the_right_re
     assert "not a member" in reject["message"]
 
 
+def test_reject_ratio_counts_refused_fan_out_events_not_records_twice(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    config = rules_config(linkedin_emulator, tmp_path, {"signups": {
+        "rule_field": "plan", "rule_map": {"enterprise": ["104003", "104001"]}}},
+        max_reject_ratio=0.9)
+    at = now_ms()
+    rows = [{"id": n, "email": f"user{n}@example.com", "plan": plan,
+             "conversion_happened_at": at} for n, plan in ((1, "enterprise"), (2, "none"))]
+    linkedin_emulator.faults.reject_elements({
+        derived_event_id("signups", [1], RULE + rule): "ERROR :: /x :: refused"
+        for rule in ("104001", "104003")})
+    run = run_target(config, [schema("signups", SIGNUP_PROPERTIES, ["id"]),
+                              *(record("signups", row) for row in rows)], capsys)
+    assert run.exit_code == 1
+    assert str(run.error).startswith(
+        "3 of 3 rejected (100.0%: 1 records before sending, 2 events refused by LinkedIn), "
+        "above max_reject_ratio 90.0%.")
+
+
 def test_replaying_fan_out_rejects_sends_only_the_refused_events_once(
         linkedin_emulator, tmp_path, capsys) -> None:
     signup = {"conversion_rule_name": "CAPI – Sign-up"}
