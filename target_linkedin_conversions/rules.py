@@ -106,12 +106,12 @@ class RuleManager:
         wanted = self._wanted(self.settings.rule_refs())
         if not wanted:
             return ResolvedRules()
+        if dry_run and not _has_credentials(self.settings):
+            return self._unchecked_dry_run(wanted)
         if self.account_urn is None:
             msg = ("ad_account_id is required to check the conversion rules before sending "
                    f"({wanted[0].where}); set it, or set check_rules to false")
             raise ConfigError(msg)
-        if dry_run and not _has_credentials(self.settings):
-            return self._unchecked_dry_run(wanted)
 
         rules = self._rules = self.find_rules()
         problems: list[str] = []

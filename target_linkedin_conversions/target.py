@@ -133,6 +133,7 @@ class TargetLinkedInConversions(Target):
         self.dispatcher = Dispatcher(self.settings.max_requests_in_flight)
         self.message_reader.on_malformed = self._reject_malformed_line
         self.failure: Exception | None = None
+        self._dry_run_state_held = False
         if self.settings.dry_run:
             self.logger.info("Dry run: requests go to '%s'; nothing is sent to LinkedIn",
                              self.settings.dry_run_path)
@@ -191,14 +192,20 @@ class TargetLinkedInConversions(Target):
 
     def _write_state_message(self, state: dict) -> None:
         """Write STATE only once every batch sent before it was delivered or rejected, and
-        never for a run that already rejected more than `max_reject_ratio` allows (Meltano
-        would keep that STATE, and the next run would skip the rejected rows).
+        never for a run that already rejected more than `max_reject_ratio` allows, nor for a
+        dry run (Meltano would keep that STATE, and the next run would skip those rows).
 
         Overrides singer-sdk 0.54's private hook, the one place it writes STATE (pinned
         ~=0.54.9; covered by the delivery tests).
         """
         self.dispatcher.wait_all()
         self._check_reject_ratio()
+        if self.settings.dry_run:
+            if not self._dry_run_state_held:
+                self._dry_run_state_held = True
+                self.logger.info("Dry run: STATE is not passed on, since nothing was delivered; "
+                                 "a real run starts from the last STATE of a real run")
+            return
         super()._write_state_message(state)
 
     def _check_reject_ratio(self) -> None:

@@ -82,6 +82,19 @@ def test_dry_run_sends_nothing_and_writes_the_requests(linkedin_emulator, tmp_pa
     }]
     assert "test-token" not in (tmp_path / "dry_run.jsonl").read_text()
     assert stat.S_IMODE(os.stat(tmp_path / "dry_run.jsonl").st_mode) == 0o600
+    assert run.states == []  # nothing was delivered: Meltano must not move its bookmark
+
+
+def test_dry_run_without_credentials_needs_no_ad_account(linkedin_emulator, tmp_path,
+                                                         capsys) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path, dry_run=True, check_rules=True)
+    del config["access_token"], config["ad_account_id"]
+    run = run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": now_ms()}],
+                                   final_state={"bookmarks": {"leads": 1}}), capsys)
+    assert run.error is None
+    assert linkedin_emulator.requests == []
+    assert len((tmp_path / "dry_run.jsonl").read_text().splitlines()) == 1
+    assert run.states == []
 
 
 def test_rejects_are_written_privately_with_reason_record_and_event(linkedin_emulator, tmp_path,
