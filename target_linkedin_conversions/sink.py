@@ -12,6 +12,7 @@ import decimal
 import typing as t
 
 import msgspec
+from singer_sdk.exceptions import InvalidInputLine
 from singer_sdk.sinks import BatchSink
 
 from target_linkedin_conversions.client import decode_event, encode_event
@@ -167,7 +168,16 @@ class ConversionsSink(BatchSink):
                 stats.read()
                 self._reject(record, "schema_violation", str(exc))
                 return
-        outcome = self.builder.build(record)
+        try:
+            outcome = self.builder.build(record)
+        except Exception as exc:  # a mapping bug must neither stop the run nor lose the record
+            self.logger.error("Mapping a record of stream '%s' failed (%s); it is written to "
+                              "the rejects as mapping_failed. Please report this.",
+                              self.stream_name, type(exc).__name__)
+            stats.read()
+            self._reject(record, "mapping_failed",
+                         f"the target failed to map this record ({type(exc).__name__})")
+            return
         if outcome.__class__ is Rejection:
             stats.read()
             self._reject(record, outcome.reason, outcome.message, outcome.event)
@@ -248,6 +258,13 @@ class ConversionsSink(BatchSink):
     def _reject_event(self, chunk: _Chunk, index: int, message: str) -> None:
         self._reject(_RECORD_DECODER.decode(chunk.record(index)), "linkedin_rejected", message,
                      decode_event(chunk.event(index)))
+
+    def process_batch_files(self, encoding: t.Any, files: t.Sequence[str]) -> None:
+        """Refuse BATCH messages: the SDK would hand their records to `process_batch` without
+        the validation and mapping every record must pass."""
+        msg = (f"stream '{self.stream_name}' sent a BATCH message; this target takes RECORD "
+               "messages only. Turn the tap's batch output off (its batch_config)")
+        raise InvalidInputLine(msg)
 
     def clean_up(self) -> None:
         """Nothing staged may survive the end of the run."""

@@ -190,6 +190,32 @@ class TargetLinkedInConversions(Target):
             if not failed:
                 raise SystemExit(1) from None
 
+    def _process_schema_message(self, message_dict: dict) -> None:
+        """Refuse a SCHEMA the SDK cannot register (it would fail with a bare TypeError)."""
+        stream = message_dict.get("stream")
+        schema = message_dict.get("schema")
+        keys = message_dict.get("key_properties")
+        problem = None
+        if not isinstance(stream, str):
+            problem = "its stream name is not a string"
+        elif not isinstance(schema.get("properties", {}), dict):
+            problem = "its schema's properties are not an object"
+        elif keys is not None and not (isinstance(keys, list)
+                                       and all(isinstance(k, str) for k in keys)):
+            problem = "its key_properties are not a list of column names"
+        if problem:
+            name = stream if isinstance(stream, str) else "?"
+            raise InvalidStreamSchemaError(f"the SCHEMA message for stream '{name[:100]}' "
+                                           f"cannot be used: {problem}")
+        super()._process_schema_message(message_dict)
+
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """Ignore ACTIVATE_VERSION: LinkedIn keeps no table versions, and sent conversion events
+        cannot be deleted. (The SDK would fail on a stream it has no SCHEMA for.)"""
+        self.logger.info("Ignoring ACTIVATE_VERSION for stream '%s': conversion events cannot "
+                         "be versioned or deleted at LinkedIn",
+                         str(message_dict.get("stream"))[:100])
+
     def _write_state_message(self, state: dict) -> None:
         """Write STATE only once every batch sent before it was delivered or rejected, and
         never for a run that already rejected more than `max_reject_ratio` allows, nor for a

@@ -57,6 +57,8 @@ class RecordValidator:
     """
 
     def __init__(self, schema: dict[str, t.Any]) -> None:
+        # An invalid SCHEMA fails its stream now, rather than rejecting every record for it.
+        fallback = _jsonschema_validator(schema)
         try:
             self._check = fastjsonschema.compile(
                 schema, handlers={"http": _no_remote_refs, "https": _no_remote_refs},
@@ -67,9 +69,7 @@ class RecordValidator:
             LOGGER.info("Validating with jsonschema: the stream schema does not compile with "
                         "fastjsonschema")
             self._check = _unused
-            self._fallback = jsonschema.Draft202012Validator(
-                schema, format_checker=jsonschema.FormatChecker(formats=())
-            )
+            self._fallback = fallback
 
     def validate(self, record: dict[str, t.Any]) -> None:
         """Raise `SchemaViolationError` naming the field and the failed rule, never the value."""

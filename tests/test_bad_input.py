@@ -10,7 +10,7 @@ import pytest
 
 from target_linkedin_conversions.errors import ConfigError
 from target_linkedin_conversions.identifiers import hashed_email
-from target_linkedin_conversions.mapping import to_amount, to_epoch_ms
+from target_linkedin_conversions.mapping import EventBuilder, to_amount, to_epoch_ms
 from target_linkedin_conversions.settings import Settings
 from tests.helpers import base_config, leads, now_ms, read_rejects, run_target
 
@@ -148,8 +148,10 @@ def test_an_answer_without_element_statuses_stops_clearly(linkedin_emulator, tmp
 @pytest.mark.parametrize(
     ("properties", "error"),
     [
-        ({"id": {"type": "integerz"}}, "the stream's SCHEMA cannot be used (UnknownType"),
-        ({"id": {"minimum": "x"}}, "the stream's SCHEMA cannot be used (TypeError"),
+        ({"id": {"type": "integerz"}}, "the stream's SCHEMA is not a valid JSON Schema at "
+         "properties/id/type: 'integerz' is not valid under any of the given schemas"),
+        ({"id": {"minimum": "x"}}, "the stream's SCHEMA is not a valid JSON Schema at "
+         "properties/id/minimum: 'x' is not of type 'number'"),
         ({"id": {"$ref": "https://example.com/schema.json"}}, "the stream's SCHEMA cannot be used"),
     ],
 )
@@ -203,3 +205,67 @@ def test_a_rejects_file_that_cannot_be_written_stops_the_run_cleanly(
         "are not confirmed; free the space or change the path, and run again")
     assert run.states == []
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(("schema_message", "problem"), [
+    ({"type": "SCHEMA", "stream": "leads", "schema": {"properties": []}},
+     "its schema's properties are not an object"),
+    ({"type": "SCHEMA", "stream": "leads", "schema": {"properties": {}}, "key_properties": "id"},
+     "its key_properties are not a list of column names"),
+    ({"type": "SCHEMA", "stream": "leads", "schema": {"properties": {}, "required": "id"}},
+     None),
+])
+def test_an_unusable_schema_stops_the_stream_cleanly(linkedin_emulator, tmp_path, capsys,
+                                                     caplog, schema_message, problem) -> None:
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), [schema_message], capsys)
+    assert run.exit_code == 1
+    if problem:
+        assert str(run.error) == (
+            f"the SCHEMA message for stream 'leads' cannot be used: {problem}")
+    else:  # not valid JSON Schema: a fault of the tap, not of every record
+        assert str(run.error) == ("the stream's SCHEMA is not a valid JSON Schema at required: "
+                                  "'id' is not of type 'array'")
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_batch_messages_are_refused_with_a_clear_error(linkedin_emulator, tmp_path, capsys,
+                                                       caplog) -> None:
+    batch = {"type": "BATCH", "stream": "leads", "manifest": ["file:///nowhere/batch-1.json.gz"],
+             "encoding": {"format": "jsonl", "compression": "gzip"}}
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), [*leads([]), batch], capsys)
+    assert run.exit_code == 1
+    assert str(run.error) == ("stream 'leads' sent a BATCH message; this target takes RECORD "
+                              "messages only. Turn the tap's batch output off (its batch_config)")
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_activate_version_is_ignored_even_for_an_unknown_stream(linkedin_emulator, tmp_path,
+                                                                capsys) -> None:
+    lines = [*leads([{"id": 1, "email": ALICE, "conversion_happened_at": now_ms()}]),
+             {"type": "ACTIVATE_VERSION", "stream": "nostream", "version": 1},
+             {"type": "ACTIVATE_VERSION", "stream": "leads", "version": 1}]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), lines, capsys)
+    assert run.error is None
+    assert len(linkedin_emulator.accepted_events) == 1
+
+
+def test_a_mapping_bug_is_a_reject_not_a_crash(linkedin_emulator, tmp_path, capsys, caplog,
+                                               monkeypatch) -> None:
+    real_build = EventBuilder.build
+
+    def build(self: EventBuilder, record: dict) -> object:
+        if record["id"] == 2:
+            raise TypeError("unhashable type: 'list'")  # as an unforeseen value would
+        return real_build(self, record)
+
+    monkeypatch.setattr(EventBuilder, "build", build)
+    at = now_ms()
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads([{"id": n, "email": ALICE, "conversion_happened_at": at}
+                            for n in (1, 2, 3)]), capsys)
+    assert run.error is None
+    assert len(linkedin_emulator.accepted_events) == 2
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["reason"], reject["message"], reject["record"]["id"]) == (
+        "mapping_failed", "the target failed to map this record (TypeError)", 2)
+    assert "alice" not in "\n".join(r.getMessage() for r in caplog.records).lower()
