@@ -306,11 +306,24 @@ def _batch_result(response: requests.Response, sent: int) -> BatchResult:
         msg = f"LinkedIn answered {len(elements)} element statuses for {sent} events"
         raise errors.FatalAPIError(msg, status=response.status_code)
     rejected = {
-        index: sanitize(str(element.error or f"element status {element.status}"))
+        index: _element_message(element)
         for index, element in enumerate(elements)
         if element.status >= 400
     }
     return BatchResult(accepted=sent - len(rejected), rejected=rejected)
+
+
+def _element_message(element: _ElementStatus) -> str:
+    """LinkedIn's message for one failed element (its error object's `message`), made safe.
+
+    Never the error object's repr: its single-quoted values would slip past `sanitize`.
+    """
+    error = element.error
+    if isinstance(error, dict):
+        error = error.get("message")
+    if not error or not isinstance(error, str):
+        return f"element status {element.status}"
+    return sanitize(error)
 
 
 class _ElementStatus(msgspec.Struct):

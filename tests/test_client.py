@@ -8,7 +8,12 @@ import backoff._sync
 import pytest
 
 from target_linkedin_conversions import errors
-from target_linkedin_conversions.client import LinkedInClient, RequestPacer, element_errors
+from target_linkedin_conversions.client import (
+    BatchResult,
+    LinkedInClient,
+    RequestPacer,
+    element_errors,
+)
 from target_linkedin_conversions.settings import Connection
 from tests.helpers import now_ms
 
@@ -160,6 +165,38 @@ def test_indexed_422_names_the_elements(linkedin_emulator, sleeps) -> None:
     assert info.value.status == 422
     assert info.value.by_index == {1: "Index: 1, ERROR :: /user/userIds/0/idValue :: bad"}
     assert sleeps == []  # a 4xx is never resent unchanged
+
+
+def test_element_statuses_of_a_200_are_checked_one_by_one(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.fail_elements(
+        {"b": 'Member "jane.doe@example.com" cannot be matched'}, status=422)
+    client, _ = client_for(linkedin_emulator)
+    result = client.send_events([event("a"), event("b"), event("c")])
+    assert result == BatchResult(accepted=2, rejected={1: 'Member "…" cannot be matched'})
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == ["a", "c"]
+    assert statuses(linkedin_emulator) == [200]
+    assert sleeps == []  # an element LinkedIn refused is never resent as-is
+
+
+def test_an_element_status_without_an_error_body_says_its_status(linkedin_emulator,
+                                                                 sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 200, "body": {"elements": [
+        {"status": 201}, {"status": 201}, {"status": 500}]}}])
+    client, _ = client_for(linkedin_emulator)
+    result = client.send_events([event("a"), event("b"), event("c")])
+    assert result == BatchResult(accepted=2, rejected={2: "element status 500"})
+
+
+def test_element_statuses_that_do_not_match_the_batch_stop(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 200, "body": {"elements": [
+        {"status": 201}]}}])
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event("a"), event("b")])
+    assert str(info.value) == "LinkedIn answered 1 element statuses for 2 events"
+    assert info.value.status == 200
+    assert statuses(linkedin_emulator) == [200]
+    assert sleeps == []
 
 
 def test_4xx_naming_no_element_stops(linkedin_emulator, sleeps) -> None:

@@ -62,6 +62,33 @@ def test_elements_linkedin_names_are_rejected_and_the_rest_resent_once(
     assert run.states == [{"bookmarks": {"leads": 3}}]
 
 
+def test_elements_failing_inside_a_200_are_rejected_and_the_rest_counted(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    linkedin_emulator.faults.fail_elements({event_id(2): "Member cannot be matched"})
+    named = [{**row, "first_name": "Ada", "last_name": "Lovelace"} for row in rows(2)]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads(named + rows(1, start=3), final_state={"bookmarks": {"leads": 3}}),
+                     capsys)
+    assert run.error is None
+    assert [r.status for r in linkedin_emulator.requests] == [200]  # nothing resent
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [event_id(1),
+                                                                        event_id(3)]
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["stream"], reject["reason"], reject["message"]) == (
+        "leads", "linkedin_rejected", "Member cannot be matched")
+    assert reject["record"] == named[1]
+    assert reject["event"] == linkedin_emulator.requests[0].json["elements"][1]
+    assert reject["event"]["eventId"] == event_id(2)
+    (summary,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run ")]
+    assert summary.startswith(
+        "Run succeeded: 3 records read, 3 events built, 3 sent, 2 accepted, 1 rejected "
+        "(linkedin_rejected=1), 1 requests, ")
+    assert summary.endswith(", accepted events carried: SHA256_EMAIL=2, userInfo=1, "
+                            f"rejects in {tmp_path / 'rejects.jsonl'}")
+    assert run.states == [{"bookmarks": {"leads": 3}}]
+
+
 def test_exhausted_retries_stop_with_exit_1_and_no_state(linkedin_emulator, tmp_path,
                                                          capsys, caplog) -> None:
     linkedin_emulator.faults.script(EVENTS, ["pass"] + [{"status": 503}] * 5)
