@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import types
 
+import backoff._common
 import backoff._sync
 import pytest
 
@@ -73,6 +75,37 @@ def test_retries_stop_after_max_attempts(linkedin_emulator, sleeps) -> None:
         client.send_events([event()])
     assert statuses(linkedin_emulator) == [503, 503, 503]
     assert sleeps == [0.5, 1.0]
+    assert linkedin_emulator.accepted_events == []
+
+
+@pytest.fixture
+def backoff_clock(monkeypatch) -> list[float]:
+    """Backoff's clock, fake and advanced only by its sleeps (recorded, never waited)."""
+    now = [1000.0]
+    recorded: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(backoff._common, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=sleep))
+    return recorded
+
+
+def test_retries_stop_after_max_retry_seconds(linkedin_emulator, backoff_clock,
+                                              caplog) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 503}] * 10)
+    client, _ = client_for(linkedin_emulator, max_attempts=10, max_retry_seconds=5)
+    with pytest.raises(errors.RetriableAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == "LinkedIn answered 503 (no code): Service Unavailable"
+    assert statuses(linkedin_emulator) == [503] * 5
+    # 0.5, 1 and 2 s at 0, 0.5 and 1.5 s; the 4th wait is cut to the 1.5 s left of the 5
+    assert backoff_clock == [0.5, 1.0, 2.0, 1.5]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "Giving up on LinkedIn after 5 attempts in 5 s: LinkedIn answered 503 (no code): "
+        "Service Unavailable"]
     assert linkedin_emulator.accepted_events == []
 
 
