@@ -266,6 +266,30 @@ def test_pacer_keeps_any_minute_under_the_quota() -> None:
     assert waits == [57.0, 1.0]  # the 4th waits until the 1st leaves the window, and so on
 
 
+def test_the_client_paces_its_requests_to_requests_per_minute(linkedin_emulator, sleeps,
+                                                               caplog) -> None:
+    now = [100.0]
+    paced: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        paced.append(seconds)
+        now[0] += seconds
+
+    connection = Connection(access_token="test-token", client_id=None, client_secret=None,
+                            refresh_token=None, api_base_url=linkedin_emulator.url,
+                            requests_per_minute=2)
+    client = LinkedInClient(connection, sleep=sleep, clock=lambda: now[0], rng=lambda: 0.5)
+    for n in range(3):
+        assert client.send_events([event(f"evt-{n}")]).accepted == 1
+        now[0] += 10
+    assert paced == [40.0]  # the 3rd, at 120 s, waits until the 1st (at 100 s) is 60 s old
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("Pacing")] == [
+        "Pacing: 2 requests in the last minute; waiting 40.0 s"]
+    assert statuses(linkedin_emulator) == [200, 200, 200]
+    assert client.request_count == 3
+    assert sleeps == []
+
+
 def refreshing_client(emulator, **overrides):
     return client_for(emulator, access_token=None, client_id="test-client",
                       client_secret="test-secret", refresh_token="test-refresh-token",
