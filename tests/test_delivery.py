@@ -103,6 +103,41 @@ def test_exhausted_retries_stop_with_exit_1_and_no_state(linkedin_emulator, tmp_
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
 
 
+NO_IDENTIFIER = ("record has no usable identifier (email, sha256_email, li_fat_id, acxiom_id, "
+                 "ip_address, google_aid, lead_id, external_id, or first_name + last_name)")
+
+
+def test_rejects_are_on_disk_before_the_run_fails(linkedin_emulator, tmp_path, capsys,
+                                                  monkeypatch) -> None:
+    """Each reject is written when it happens: a run that then fails (or crashes) keeps them."""
+    rejects_file = tmp_path / "rejects.jsonl"
+    on_disk_while_retrying: list[list[dict]] = []
+
+    def sleep(seconds: float) -> None:
+        on_disk_while_retrying.append([json.loads(line) for line in
+                                       rejects_file.read_text().splitlines()])
+
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=sleep))
+    linkedin_emulator.faults.script(EVENTS, [{"status": 500}] * 2)
+    bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (1, 2)]
+    config = base_config(linkedin_emulator.url, tmp_path, batch_size_rows=4, max_attempts=2)
+    run = run_target(config, leads(bad + rows(2, start=3), final_state={"bookmarks": {"id": 4}}),
+                     capsys)
+
+    assert run.exit_code == 1
+    assert str(run.error) == "LinkedIn answered 500 (no code): Internal Server Error"
+    assert run.states == []
+    assert [r.status for r in linkedin_emulator.requests] == [500, 500]
+    (early,) = on_disk_while_retrying  # read during the one retry wait, before the failure
+    assert [{k: row[k] for k in ("stream", "key_properties", "reason", "message", "record")}
+            for row in early] == [
+        {"stream": "leads", "key_properties": ["id"], "reason": "no_identifier",
+         "message": NO_IDENTIFIER, "record": record_} for record_ in bad]
+    assert [row["event"]["eventId"] for row in early] == [event_id(1), event_id(2)]
+    assert {row["run_id"] for row in early} == {run.target.run_id}
+    assert read_rejects(tmp_path) == early
+
+
 def test_reject_threshold_fails_the_run(linkedin_emulator, tmp_path, capsys) -> None:
     bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (10, 11, 12)]
     config = base_config(linkedin_emulator.url, tmp_path, max_reject_ratio=0.5)
