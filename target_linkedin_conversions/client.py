@@ -381,7 +381,8 @@ def raise_for_linkedin_error(response: requests.Response, *, version: str,
     if indexed_errors and status in (400, 422):
         by_index = element_errors(_raw_message(response))
         if by_index:
-            raise errors.BatchRejectedError(status, by_index)
+            raise errors.BatchRejectedError(
+                status, {index: sanitize(reason) for index, reason in by_index.items()})
     raise errors.FatalAPIError(f"{answered} ({code}): {message}", status=status)
 
 
@@ -419,7 +420,7 @@ def sanitize(message: str, limit: int = 500) -> str:
 
 
 def _raw_message(response: requests.Response) -> str:
-    """LinkedIn's full message, index lines included (for reject rows, never for logs)."""
+    """LinkedIn's full message, index lines included, to be split by index and sanitized."""
     try:
         body = msgspec.json.decode(response.content)
     except msgspec.DecodeError:
