@@ -141,11 +141,16 @@ def test_rejects_are_on_disk_before_the_run_fails(linkedin_emulator, tmp_path, c
 def test_reject_threshold_fails_the_run(linkedin_emulator, tmp_path, capsys) -> None:
     bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (10, 11, 12)]
     config = base_config(linkedin_emulator.url, tmp_path, max_reject_ratio=0.5)
-    run = run_target(config, leads(rows(1) + bad), capsys)
+    run = run_target(config, leads(rows(1) + bad, final_state={"bookmarks": {"leads": 12}}),
+                     capsys)
     assert run.exit_code == 1
-    assert str(run.error).startswith(
-        "3 of 4 records were rejected (75.0%), above max_reject_ratio 50.0%.")
-    assert len(read_rejects(tmp_path)) == 3
+    assert str(run.error) == (
+        "3 of 4 records were rejected (75.0%), above max_reject_ratio 50.0%. See the reasons in "
+        f"{tmp_path / 'rejects.jsonl'}; fix the cause and replay that file with "
+        "linkedin-conversions-replay.")
+    assert run.states == []  # Meltano would keep that STATE and skip the rejected rows
+    assert [r["record"]["id"] for r in read_rejects(tmp_path)] == [10, 11, 12]
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [event_id(1)]
 
 
 def test_record_before_schema_is_a_clean_error(linkedin_emulator, tmp_path, capsys,
