@@ -179,8 +179,9 @@ class LinkedInClient:
     def send_batch(self, body: bytes, count: int) -> BatchResult:
         """BATCH_CREATE a body made by `encode_batch` from COUNT events."""
         if self.dry_run_sink is not None:
-            self._write_dry_run("POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
-                                msgspec.json.decode(body))
+            self.dry_run_sink(self._dry_run_request(
+                "POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
+                msgspec.json.decode(body)))
             return BatchResult(accepted=0, rejected={}, dry_run=True)
         response = self.request(
             "POST", EVENTS_PATH, body=body, restli_method="BATCH_CREATE", indexed_errors=True,
@@ -270,13 +271,13 @@ class LinkedInClient:
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
 
-    def _write_dry_run(
+    def _dry_run_request(
         self, method: str, path: str, extra_headers: dict[str, str], body: t.Any
-    ) -> None:
+    ) -> dict[str, t.Any]:
+        """The request a dry run writes instead of sending it."""
         headers = {**self.base_headers, **extra_headers}  # never the Authorization header
-        assert self.dry_run_sink is not None
-        self.dry_run_sink({"method": method, "url": self.settings.api_base_url + path,
-                           "headers": headers, "body": body})
+        return {"method": method, "url": self.settings.api_base_url + path,
+                "headers": headers, "body": body}
 
     def _log_retry(self, details: dict[str, t.Any]) -> None:
         exc = details.get("exception")
