@@ -174,8 +174,9 @@ class LinkedInClient:
     def send_batch(self, body: bytes, count: int) -> BatchResult:
         """BATCH_CREATE a body made by `encode_batch` from COUNT events."""
         if self.dry_run_sink is not None:
-            self._write_dry_run("POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
-                                msgspec.json.decode(body))
+            self.dry_run_sink(self._dry_run_request(
+                "POST", EVENTS_PATH, {"X-RestLi-Method": "BATCH_CREATE"},
+                msgspec.json.decode(body)))
             return BatchResult(accepted=0, rejected={}, dry_run=True)
         response = self.request(
             "POST", EVENTS_PATH, body=body, restli_method="BATCH_CREATE", indexed_errors=True,
@@ -265,13 +266,13 @@ class LinkedInClient:
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
 
-    def _write_dry_run(
+    def _dry_run_request(
         self, method: str, path: str, extra_headers: dict[str, str], body: t.Any
-    ) -> None:
+    ) -> dict[str, t.Any]:
+        """The request a dry run writes instead of sending it."""
         headers = {**self.base_headers, **extra_headers}  # never the Authorization header
-        assert self.dry_run_sink is not None
-        self.dry_run_sink({"method": method, "url": self.settings.api_base_url + path,
-                           "headers": headers, "body": body})
+        return {"method": method, "url": self.settings.api_base_url + path,
+                "headers": headers, "body": body}
 
     def _log_retry(self, details: dict[str, t.Any]) -> None:
         exc = details.get("exception")
@@ -301,11 +302,24 @@ def _batch_result(response: requests.Response, sent: int) -> BatchResult:
         msg = f"LinkedIn answered {len(elements)} element statuses for {sent} events"
         raise errors.FatalAPIError(msg, status=response.status_code)
     rejected = {
-        index: sanitize(str(element.error or f"element status {element.status}"))
+        index: _element_message(element)
         for index, element in enumerate(elements)
         if element.status >= 400
     }
     return BatchResult(accepted=sent - len(rejected), rejected=rejected)
+
+
+def _element_message(element: _ElementStatus) -> str:
+    """LinkedIn's message for one failed element (its error object's `message`), made safe.
+
+    Never the error object's repr: its single-quoted values would slip past `sanitize`.
+    """
+    error = element.error
+    if isinstance(error, dict):
+        error = error.get("message")
+    if not error or not isinstance(error, str):
+        return f"element status {element.status}"
+    return sanitize(error)
 
 
 class _ElementStatus(msgspec.Struct):
@@ -363,7 +377,8 @@ def raise_for_linkedin_error(response: requests.Response, *, version: str,
     if indexed_errors and status in (400, 422):
         by_index = element_errors(_raw_message(response))
         if by_index:
-            raise errors.BatchRejectedError(status, by_index)
+            raise errors.BatchRejectedError(
+                status, {index: sanitize(reason) for index, reason in by_index.items()})
     raise errors.FatalAPIError(f"{answered} ({code}): {message}", status=status)
 
 
@@ -401,7 +416,7 @@ def sanitize(message: str, limit: int = 500) -> str:
 
 
 def _raw_message(response: requests.Response) -> str:
-    """LinkedIn's full message, index lines included (for reject rows, never for logs)."""
+    """LinkedIn's full message, index lines included, to be split by index and sanitized."""
     try:
         body = msgspec.json.decode(response.content)
     except msgspec.DecodeError:

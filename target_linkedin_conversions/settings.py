@@ -318,9 +318,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_reject_ratio",
-        # TODO: `--config ENV` passes it as text, which the SDK's env parser (0.54) does not
-        # convert for numbers; Meltano's config file is typed, so only direct ENV use is hit.
-        th.NumberType,
+        th.NumberType,  # read from the environment by `numbers_from_env`
         description="Fail the run (non-zero exit, after writing the rejects) when more than this "
         "share of the records read was rejected, e.g. 0.05. Unset: never fail for rejects.",
     ),
@@ -551,6 +549,27 @@ def rule_urn(value: str | int) -> str:
     """`urn:lla:llaPartnerConversion:N` for a bare id or an already-full URN."""
     text = str(value).strip()
     return text if text.startswith(RULE_URN_PREFIX) else RULE_URN_PREFIX + text
+
+
+def numbers_from_env(env_config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]
+                     ) -> dict[str, t.Any]:
+    """ENV_CONFIG (as singer-sdk parsed it) with the text of `number` settings made numbers.
+
+    singer-sdk 0.54 converts integer, boolean, array and object settings read from
+    environment variables, but passes `number` ones on as text, which the config schema then
+    refuses ("'0.05' is not of type 'number'"). Text that is no number is left as it is, for
+    the schema check to name the setting.
+    """
+    properties = schema.get("properties", {})
+    converted = dict(env_config)
+    for name, value in env_config.items():
+        types = properties.get(name, {}).get("type", [])
+        if isinstance(value, str) and "number" in ([types] if isinstance(types, str) else types):
+            try:
+                converted[name] = float(value)
+            except ValueError:
+                pass
+    return converted
 
 
 def _ratio_or_error(value: t.Any, errors: list[str]) -> float | None:

@@ -35,7 +35,7 @@ from target_linkedin_conversions.rejects import (
 )
 from target_linkedin_conversions.report import ProgressLogger, RunStats
 from target_linkedin_conversions.rules import ResolvedRules, RuleManager
-from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings
+from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings, numbers_from_env
 from target_linkedin_conversions.sink import ConversionsSink
 
 _MALFORMED = "_MALFORMED_LINE"
@@ -137,6 +137,15 @@ class TargetLinkedInConversions(Target):
         if self.settings.dry_run:
             self.logger.info("Dry run: requests go to '%s'; nothing is sent to LinkedIn",
                              self.settings.dry_run_path)
+
+    @property
+    def _env_var_config(self) -> dict[str, t.Any]:  # type: ignore[override]
+        """Settings from environment variables, `number` settings as numbers.
+
+        Overrides singer-sdk 0.54's private hook, which `__init__` reads once when env
+        parsing is on (pinned ~=0.54.9; covered by tests/test_settings.py).
+        """
+        return numbers_from_env(super()._env_var_config, self.config_jsonschema)
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:  # type: ignore[misc]
         """Process all input, then log the run summary whether the run succeeded or not.

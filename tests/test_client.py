@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import types
 
+import backoff._common
 import backoff._sync
 import pytest
 
 from target_linkedin_conversions import errors
-from target_linkedin_conversions.client import LinkedInClient, RequestPacer, element_errors
+from target_linkedin_conversions.client import (
+    BatchResult,
+    LinkedInClient,
+    RequestPacer,
+    element_errors,
+)
 from target_linkedin_conversions.settings import Connection
 from tests.helpers import now_ms
 
@@ -71,11 +78,43 @@ def test_retries_stop_after_max_attempts(linkedin_emulator, sleeps) -> None:
     assert linkedin_emulator.accepted_events == []
 
 
+@pytest.fixture
+def backoff_clock(monkeypatch) -> list[float]:
+    """Backoff's clock, fake and advanced only by its sleeps (recorded, never waited)."""
+    now = [1000.0]
+    recorded: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        recorded.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(backoff._common, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=sleep))
+    return recorded
+
+
+def test_retries_stop_after_max_retry_seconds(linkedin_emulator, backoff_clock,
+                                              caplog) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 503}] * 10)
+    client, _ = client_for(linkedin_emulator, max_attempts=10, max_retry_seconds=5)
+    with pytest.raises(errors.RetriableAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == "LinkedIn answered 503 (no code): Service Unavailable"
+    assert statuses(linkedin_emulator) == [503] * 5
+    # 0.5, 1 and 2 s at 0, 0.5 and 1.5 s; the 4th wait is cut to the 1.5 s left of the 5
+    assert backoff_clock == [0.5, 1.0, 2.0, 1.5]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        "Giving up on LinkedIn after 5 attempts in 5 s: LinkedIn answered 503 (no code): "
+        "Service Unavailable"]
+    assert linkedin_emulator.accepted_events == []
+
+
 def test_timeouts_and_dropped_connections_are_retried(linkedin_emulator, sleeps) -> None:
     linkedin_emulator.faults.script(EVENTS, [{"delay": 1.5}, {"drop": True}])
     client, _ = client_for(linkedin_emulator, read_timeout=0.5)
     assert client.send_events([event("evt-t")]).accepted == 1
-    assert len(sleeps) == 2
+    assert sleeps == [0.5, 1.0]  # no Retry-After: rng 0.5 * 2^n, as for a 5xx
+    assert statuses(linkedin_emulator) == [200, 0, 200]  # answered too late, dropped, answered
     # The delayed request was processed by "LinkedIn" before the timeout: the retry repeats
     # the same eventId, which is why eventIds are deterministic.
     assert [e["eventId"] for e in linkedin_emulator.accepted_events] == ["evt-t", "evt-t"]
@@ -162,6 +201,38 @@ def test_indexed_422_names_the_elements(linkedin_emulator, sleeps) -> None:
     assert sleeps == []  # a 4xx is never resent unchanged
 
 
+def test_element_statuses_of_a_200_are_checked_one_by_one(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.fail_elements(
+        {"b": 'Member "jane.doe@example.com" cannot be matched'}, status=422)
+    client, _ = client_for(linkedin_emulator)
+    result = client.send_events([event("a"), event("b"), event("c")])
+    assert result == BatchResult(accepted=2, rejected={1: 'Member "…" cannot be matched'})
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == ["a", "c"]
+    assert statuses(linkedin_emulator) == [200]
+    assert sleeps == []  # an element LinkedIn refused is never resent as-is
+
+
+def test_an_element_status_without_an_error_body_says_its_status(linkedin_emulator,
+                                                                 sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 200, "body": {"elements": [
+        {"status": 201}, {"status": 201}, {"status": 500}]}}])
+    client, _ = client_for(linkedin_emulator)
+    result = client.send_events([event("a"), event("b"), event("c")])
+    assert result == BatchResult(accepted=2, rejected={2: "element status 500"})
+
+
+def test_element_statuses_that_do_not_match_the_batch_stop(linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 200, "body": {"elements": [
+        {"status": 201}]}}])
+    client, _ = client_for(linkedin_emulator)
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event("a"), event("b")])
+    assert str(info.value) == "LinkedIn answered 1 element statuses for 2 events"
+    assert info.value.status == 200
+    assert statuses(linkedin_emulator) == [200]
+    assert sleeps == []
+
+
 def test_4xx_naming_no_element_stops(linkedin_emulator, sleeps) -> None:
     client, _ = client_for(linkedin_emulator)
     with pytest.raises(errors.FatalAPIError, match="LinkedIn answered 400"):
@@ -194,6 +265,30 @@ def test_pacer_keeps_any_minute_under_the_quota() -> None:
         now[0] += step
         pacer.wait_turn()
     assert waits == [57.0, 1.0]  # the 4th waits until the 1st leaves the window, and so on
+
+
+def test_the_client_paces_its_requests_to_requests_per_minute(linkedin_emulator, sleeps,
+                                                               caplog) -> None:
+    now = [100.0]
+    paced: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        paced.append(seconds)
+        now[0] += seconds
+
+    connection = Connection(access_token="test-token", client_id=None, client_secret=None,
+                            refresh_token=None, api_base_url=linkedin_emulator.url,
+                            requests_per_minute=2)
+    client = LinkedInClient(connection, sleep=sleep, clock=lambda: now[0], rng=lambda: 0.5)
+    for n in range(3):
+        assert client.send_events([event(f"evt-{n}")]).accepted == 1
+        now[0] += 10
+    assert paced == [40.0]  # the 3rd, at 120 s, waits until the 1st (at 100 s) is 60 s old
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("Pacing")] == [
+        "Pacing: 2 requests in the last minute; waiting 40.0 s"]
+    assert statuses(linkedin_emulator) == [200, 200, 200]
+    assert client.request_count == 3
+    assert sleeps == []
 
 
 def refreshing_client(emulator, **overrides):

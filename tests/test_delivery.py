@@ -62,6 +62,33 @@ def test_elements_linkedin_names_are_rejected_and_the_rest_resent_once(
     assert run.states == [{"bookmarks": {"leads": 3}}]
 
 
+def test_elements_failing_inside_a_200_are_rejected_and_the_rest_counted(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    linkedin_emulator.faults.fail_elements({event_id(2): "Member cannot be matched"})
+    named = [{**row, "first_name": "Ada", "last_name": "Lovelace"} for row in rows(2)]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path),
+                     leads(named + rows(1, start=3), final_state={"bookmarks": {"leads": 3}}),
+                     capsys)
+    assert run.error is None
+    assert [r.status for r in linkedin_emulator.requests] == [200]  # nothing resent
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [event_id(1),
+                                                                        event_id(3)]
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["stream"], reject["reason"], reject["message"]) == (
+        "leads", "linkedin_rejected", "Member cannot be matched")
+    assert reject["record"] == named[1]
+    assert reject["event"] == linkedin_emulator.requests[0].json["elements"][1]
+    assert reject["event"]["eventId"] == event_id(2)
+    (summary,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Run ")]
+    assert summary.startswith(
+        "Run succeeded: 3 records read, 3 events built, 3 sent, 2 accepted, 1 rejected "
+        "(linkedin_rejected=1), 1 requests, ")
+    assert summary.endswith(", accepted events carried: SHA256_EMAIL=2, userInfo=1, "
+                            f"rejects in {tmp_path / 'rejects.jsonl'}")
+    assert run.states == [{"bookmarks": {"leads": 3}}]
+
+
 def test_exhausted_retries_stop_with_exit_1_and_no_state(linkedin_emulator, tmp_path,
                                                          capsys, caplog) -> None:
     linkedin_emulator.faults.script(EVENTS, ["pass"] + [{"status": 503}] * 5)
@@ -76,15 +103,54 @@ def test_exhausted_retries_stop_with_exit_1_and_no_state(linkedin_emulator, tmp_
     assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)
 
 
+NO_IDENTIFIER = ("record has no usable identifier (email, sha256_email, li_fat_id, acxiom_id, "
+                 "ip_address, google_aid, lead_id, external_id, or first_name + last_name)")
+
+
+def test_rejects_are_on_disk_before_the_run_fails(linkedin_emulator, tmp_path, capsys,
+                                                  monkeypatch) -> None:
+    """Each reject is written when it happens: a run that then fails (or crashes) keeps them."""
+    rejects_file = tmp_path / "rejects.jsonl"
+    on_disk_while_retrying: list[list[dict]] = []
+
+    def sleep(seconds: float) -> None:
+        on_disk_while_retrying.append([json.loads(line) for line in
+                                       rejects_file.read_text().splitlines()])
+
+    monkeypatch.setattr(backoff._sync, "time", types.SimpleNamespace(sleep=sleep))
+    linkedin_emulator.faults.script(EVENTS, [{"status": 500}] * 2)
+    bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (1, 2)]
+    config = base_config(linkedin_emulator.url, tmp_path, batch_size_rows=4, max_attempts=2)
+    run = run_target(config, leads(bad + rows(2, start=3), final_state={"bookmarks": {"id": 4}}),
+                     capsys)
+
+    assert run.exit_code == 1
+    assert str(run.error) == "LinkedIn answered 500 (no code): Internal Server Error"
+    assert run.states == []
+    assert [r.status for r in linkedin_emulator.requests] == [500, 500]
+    (early,) = on_disk_while_retrying  # read during the one retry wait, before the failure
+    assert [{k: row[k] for k in ("stream", "key_properties", "reason", "message", "record")}
+            for row in early] == [
+        {"stream": "leads", "key_properties": ["id"], "reason": "no_identifier",
+         "message": NO_IDENTIFIER, "record": record_} for record_ in bad]
+    assert [row["event"]["eventId"] for row in early] == [event_id(1), event_id(2)]
+    assert {row["run_id"] for row in early} == {run.target.run_id}
+    assert read_rejects(tmp_path) == early
+
+
 def test_reject_threshold_fails_the_run(linkedin_emulator, tmp_path, capsys) -> None:
     bad = [{"id": i, "email": "", "conversion_happened_at": now_ms()} for i in (10, 11, 12)]
     config = base_config(linkedin_emulator.url, tmp_path, max_reject_ratio=0.5)
-    run = run_target(config, leads(rows(1) + bad), capsys)
+    run = run_target(config, leads(rows(1) + bad, final_state={"bookmarks": {"leads": 12}}),
+                     capsys)
     assert run.exit_code == 1
-    assert str(run.error).startswith(
+    assert str(run.error) == (
         "3 of 4 rejected (75.0%: 3 records before sending, 0 events refused by LinkedIn), "
-        "above max_reject_ratio 50.0%.")
-    assert len(read_rejects(tmp_path)) == 3
+        f"above max_reject_ratio 50.0%. See the reasons in {tmp_path / 'rejects.jsonl'}; fix "
+        "the cause and replay that file with linkedin-conversions-replay.")
+    assert run.states == []  # Meltano would keep that STATE and skip the rejected rows
+    assert [r["record"]["id"] for r in read_rejects(tmp_path)] == [10, 11, 12]
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [event_id(1)]
 
 
 def test_record_before_schema_is_a_clean_error(linkedin_emulator, tmp_path, capsys,

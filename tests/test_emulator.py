@@ -705,6 +705,34 @@ def test_rejected_elements_fail_at_their_index_on_every_send(linkedin_emulator: 
         "evt-4", "evt-5", "evt-6", "evt-8"]
 
 
+def test_failed_elements_fail_alone_inside_a_200(linkedin_emulator: Emulator) -> None:
+    linkedin_emulator.faults.fail_elements({"evt-5": "Member cannot be matched"}, status=422)
+    events = [make_event(f"evt-{n}") for n in range(4, 7)]  # evt-5 at index 1
+
+    response = post_batch(linkedin_emulator, events)
+    assert response.status_code == 200
+    assert response.json() == {"elements": [
+        {"status": 201},
+        {"status": 422, "error": {"status": 422, "message": "Member cannot be matched"}},
+        {"status": 201}]}
+    assert [(r["index"], r["event"]["eventId"]) for r in linkedin_emulator.accepted_records] == [
+        (0, "evt-4"), (2, "evt-6")]
+
+    assert post_single(linkedin_emulator, events[1]).status_code == 201  # batches only
+    linkedin_emulator.faults.clear()
+    assert post_batch(linkedin_emulator, events[1:2]).json() == {"elements": [{"status": 201}]}
+
+
+def test_fail_elements_through_the_control_api(linkedin_emulator: Emulator) -> None:
+    url = linkedin_emulator.url + "/__emulator/faults"
+    assert requests.post(url, json={"fail_elements": {"evt-1": "no"}}, timeout=10).json() == {
+        "status": "ok", "pendingSteps": 0}
+    assert post_batch(linkedin_emulator, [make_event("evt-1")]).json() == {"elements": [
+        {"status": 400, "error": {"status": 400, "message": "no"}}]}
+    bad = requests.post(url, json={"fail_elements": {"evt-1": "no"}, "status": 200}, timeout=10)
+    assert bad.status_code == 400
+
+
 def test_faults_clear_and_reset(linkedin_emulator: Emulator) -> None:
     linkedin_emulator.faults.script(EVENTS_PATH, [{"status": 503}])
     linkedin_emulator.faults.reject_elements({"evt-1": "nope"})

@@ -11,6 +11,7 @@ import collections
 import hashlib
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -48,17 +49,40 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "events": emulator.accepted_events,
             "duplicates": emulator.duplicate_event_ids,
             "rejects": [json.loads(line) for line in rejects_file.read_text().splitlines()],
+            "rejects_path": str(rejects_file),
         }
+
+
+SUMMARY = (
+    "Run succeeded: 28 records read, 25 events built, 25 sent, 25 accepted, 5 rejected "
+    "(conversion_time_in_future=1, conversion_time_too_old=1, invalid_currency=1, "
+    "no_conversion_rule=1, no_identifier=1), 5 requests, <seconds> s, accepted events carried: "
+    "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID=1, PLAINTEXT_IP_ADDRESS=4, SHA256_EMAIL=24, "
+    "userInfo=9, rejects in <rejects_path>"
+)
+SECONDS = re.compile(r"(?<=, )\d+\.\d(?= s, )")
+
+
+def summary_of(text: str) -> str:
+    """The run summary in TEXT (from "Run succeeded" on), its seconds as <seconds>."""
+    (line,) = [line[line.index("Run "):] for line in text.splitlines() if "| Run " in line]
+    return SECONDS.sub("<seconds>", line)
 
 
 def test_the_target_succeeds_and_prints_the_summary_line(sample_run) -> None:
     target = sample_run["target"]
     assert target.returncode == 0, target.stderr
-    assert (
-        "Run succeeded: 28 records read, 25 events built, 25 sent, 25 accepted, 5 rejected "
-        "(conversion_time_in_future=1, conversion_time_too_old=1, invalid_currency=1, "
-        "no_conversion_rule=1, no_identifier=1), 5 requests, "
-    ) in target.stderr
+    assert summary_of(target.stderr) == SUMMARY.replace("<rejects_path>",
+                                                        sample_run["rejects_path"])
+
+
+def test_the_readme_shows_the_summary_line_the_sample_prints() -> None:
+    """The quickstart's sample output, unwrapped, is the summary line of the real run."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```\nEmulator listening on ", 1)[1].split("```", 1)[0]
+    log = block.split("\n\n", 1)[0].splitlines()[1:]  # the target's log, after the emulator's
+    assert summary_of(" ".join(log)) == SUMMARY.replace("<rejects_path>",
+                                                        "output/rejects.jsonl")
 
 
 def test_the_emulator_accepts_25_events_across_the_three_rules(sample_run) -> None:

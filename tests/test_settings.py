@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from target_linkedin_conversions.errors import ConfigError
-from target_linkedin_conversions.settings import Settings
+from target_linkedin_conversions.settings import Settings, numbers_from_env
 
 
 def errors_of(config: dict) -> list[str]:
@@ -55,3 +60,33 @@ def test_global_rule_applies_only_to_streams_without_their_own_routing() -> None
     assert settings.for_stream("own").conversion_rule == "urn:lla:llaPartnerConversion:2"
     assert settings.for_stream("routed").conversion_rule is None
     assert settings.for_stream("routed").rule_map == {"a": ("urn:lla:llaPartnerConversion:3",)}
+
+
+def test_numbers_from_env_converts_only_number_settings_text() -> None:
+    schema = {"properties": {"ratio": {"type": ["number", "null"]}, "name": {"type": "string"},
+                             "size": {"type": "integer"}}}
+    assert numbers_from_env({"ratio": "0.05", "name": "0.05", "size": 3}, schema) == {
+        "ratio": 0.05, "name": "0.05", "size": 3}
+    assert numbers_from_env({"ratio": "a twentieth"}, schema) == {"ratio": "a twentieth"}
+
+
+def test_max_reject_ratio_can_come_from_the_environment(tmp_path) -> None:
+    """`--config ENV`, as the SDK documents it: the ratio arrives as text and must still work."""
+    settings = {"max_reject_ratio": "0.05", "dry_run": "true", "check_rules": "false",
+                "conversion_rule_id": "104001", "rejects_path": str(tmp_path / "rejects.jsonl"),
+                "dry_run_path": str(tmp_path / "dry-run.jsonl")}
+    env = {**os.environ, **{f"TARGET_LINKEDIN_CONVERSIONS_{name.upper()}": value
+                            for name, value in settings.items()}}
+    lines = [{"type": "SCHEMA", "stream": "leads", "key_properties": ["id"],
+              "schema": {"properties": {"id": {"type": "integer"},
+                                        "email": {"type": "string"}}}},
+             {"type": "RECORD", "stream": "leads", "record": {"id": 1, "email": ""}}]
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.target", "--config", "ENV"],
+        input="".join(json.dumps(line) + "\n" for line in lines), capture_output=True,
+        text=True, timeout=60, env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "is not of type" not in done.stderr
+    assert ("Stopping: 1 of 1 rejected (100.0%: 1 records before sending, 0 events refused by "
+            "LinkedIn), above max_reject_ratio 5.0%."
+            in done.stderr)

@@ -7,6 +7,8 @@ import json
 import logging
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -197,3 +199,58 @@ def test_long_runs_log_progress_at_a_steady_interval(linkedin_emulator, tmp_path
                 if r.getMessage().startswith("Progress: ")]
     assert len(progress) == 2
     assert progress[0].startswith("Progress: 1 records read, 0 events accepted, 0 rejected, ")
+
+
+PEOPLE = [("marguerite.quillfeather@example.com", "Marguerite", "Quillfeather"),
+          ("bartholomew.inkwright@example.org", "Bartholomew", "Inkwright"),
+          ("cordelia.fenwhistle@example.net", "Cordelia", "Fenwhistle"),
+          ("desmond.ashcombe@example.com", "Desmond", "Ashcombe")]
+
+
+def test_linkedin_messages_and_credentials_never_reach_logs_errors_or_reject_messages(
+        linkedin_emulator, tmp_path) -> None:
+    """At DEBUG, with the refresh-token trio: LinkedIn quotes values back (emails, names) in
+    its messages; none of them, and no credential, may be logged, raised or kept as a
+    reject's message. Only the reject's record holds them."""
+    (first, _, _), (second, _, _) = PEOPLE[:2]
+    linkedin_emulator.faults.script("/rest/conversionEvents", [
+        {"status": 422, "body": {"status": 422, "message": (
+            f'Index: 0, ERROR :: /user/userIds/0/idValue :: "{first}" is not valid for member '
+            '"Marguerite Quillfeather"')}},
+        "pass",
+        {"status": 400, "body": {"status": 400, "message": (
+            f'Member {second} "Cordelia" "Fenwhistle" could not be processed')}},
+    ])
+    config = base_config(linkedin_emulator.url, tmp_path, access_token=None,
+                         client_id="test-client", client_secret="test-secret",
+                         refresh_token="test-refresh-token", batch_size_rows=2,
+                         max_requests_in_flight=0,
+                         oauth_token_url=linkedin_emulator.url + "/oauth/v2/accessToken")
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    rows = [{"id": i, "email": email, "first_name": first_name, "last_name": last_name,
+             "conversion_happened_at": now_ms()}
+            for i, (email, first_name, last_name) in enumerate(PEOPLE, start=1)]
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.target",
+         "--config", str(tmp_path / "config.json")],
+        input="".join(json.dumps(m) + "\n" for m in leads(rows)), capture_output=True,
+        text=True, timeout=60, env={**os.environ, "TARGET_LINKEDIN_CONVERSIONS_LOGLEVEL": "DEBUG"},
+    )
+
+    tokens = {r.headers["authorization"].removeprefix("Bearer ")
+              for r in linkedin_emulator.requests if "authorization" in r.headers}
+    assert len(tokens) == 1  # the one access token the refresh obtained
+    secrets = [*tokens, "test-secret", "test-refresh-token"]
+    personal = [value for person in PEOPLE for value in person]
+    (reject,) = read_rejects(tmp_path)
+    for text in (done.stderr, reject["message"]):
+        assert [value for value in personal + secrets if value in text] == []
+
+    assert done.returncode == 1
+    assert " | DEBUG    | " in done.stderr
+    assert ("Stopping: LinkedIn answered 400 (no code): Member <redacted> \"…\" \"…\" could not "
+            "be processed\n") in done.stderr  # the exception's text, as the run reports it
+    assert reject["reason"] == "linkedin_rejected"
+    assert reject["message"] == ('Index: 0, ERROR :: /user/userIds/0/idValue :: "…" is not valid '
+                                 'for member "…"')
+    assert reject["record"] == rows[0]  # the record itself is kept, for the replay

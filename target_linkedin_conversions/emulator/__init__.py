@@ -18,7 +18,8 @@ Control API (no auth): GET /__emulator/health, /__emulator/events, /__emulator/r
 POST /__emulator/reset; POST /__emulator/faults with one object or a list of:
     {"path": "/rest/conversionEvents", "method": "POST", "steps": [...]}
     {"expire_token_after": 3}
-    {"reject_elements": {"<eventId>": "ERROR :: /path :: reason"}}
+    {"reject_elements": {"<eventId>": "ERROR :: /path :: reason"}}   (422 for the whole batch)
+    {"fail_elements": {"<eventId>": "reason"}, "status": 400}       (200; that element fails)
     {"clear": true}
 """
 

@@ -286,11 +286,12 @@ def _schema_response(world: World, events: list[t.Any], version: int,
     return None
 
 
-def _accept(world: World, events: list[dict[str, t.Any]], version: int) -> None:
-    """Record the events with this request's sequence number; count repeats of an eventId."""
+def _accept(world: World, events: t.Sequence[tuple[int, dict[str, t.Any]]], version: int) -> None:
+    """Record the (index, event) pairs with this request's sequence number; count repeats of
+    an eventId."""
     world.event_seq += 1
     received = world.now_ms()
-    for index, event in enumerate(events):
+    for index, event in events:
         event_id = event.get("eventId")
         if event_id is not None:
             key = (event_id, event["conversion"])
@@ -314,10 +315,22 @@ def _process(world: World, request: Request, events: list[t.Any], batch: bool) -
         problem = business_problem(world, events)
         if problem is not None:
             return problem
-        _accept(world, events, version)
-        if batch:
-            return Response(200, {"elements": [{"status": 201} for _ in events]})
-        return Response(201, None, {"x-restli-id": str(world.new_id())})
+        if not batch:
+            _accept(world, list(enumerate(events)), version)
+            return Response(201, None, {"x-restli-id": str(world.new_id())})
+        statuses = [_element_status(world, event) for event in events]
+        _accept(world, [(index, event) for index, event in enumerate(events)
+                        if statuses[index]["status"] < 400], version)
+        return Response(200, {"elements": statuses})
+
+
+def _element_status(world: World, event: dict[str, t.Any]) -> dict[str, t.Any]:
+    """201, or the scripted failure of this event inside a 200 batch answer."""
+    failure = world.failed_event_ids.get(event.get("eventId"))  # type: ignore[arg-type]
+    if failure is None:
+        return {"status": 201}
+    status, message = failure
+    return {"status": status, "error": {"status": status, "message": message}}
 
 
 def _batch_events(body: t.Any) -> list[t.Any] | Response:

@@ -184,14 +184,25 @@ class Faults:
         with self._world.lock:
             self._world.rejected_event_ids.update(messages)
 
+    def fail_elements(self, messages: t.Mapping[str, str], status: int = 400) -> None:
+        """Make events with these eventIds fail alone inside an otherwise accepted BATCH_CREATE:
+        the answer stays 200, their element status is STATUS with MESSAGE, and the other
+        events are accepted (the per-element outcome Rest.li batch answers can carry)."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"an element failure status must be 4xx or 5xx, got {status!r}")
+        with self._world.lock:
+            self._world.failed_event_ids.update(
+                {event_id: (status, message) for event_id, message in messages.items()})
+
     def clear(self) -> None:
-        """Drop all scripts, the token expiry and the element rejections."""
+        """Drop all scripts, the token expiry and the element rejections and failures."""
         with self._lock:
             self._scripts.clear()
         with self._world.lock:
             self._expiring = set()
             self._calls_left = 0
             self._world.rejected_event_ids.clear()
+            self._world.failed_event_ids.clear()
 
     def apply(self, spec: t.Mapping[str, t.Any]) -> None:
         """Apply one control-API / scenario-file fault object (see the package docstring)."""
@@ -212,10 +223,20 @@ class Faults:
             ):
                 raise ValueError("'reject_elements' must map eventId strings to messages")
             self.reject_elements(rejections)
+        elif "fail_elements" in spec:
+            failures = spec["fail_elements"]
+            status = spec.get("status", 400)
+            if not isinstance(failures, dict) or not all(
+                isinstance(key, str) and isinstance(value, str)
+                for key, value in failures.items()
+            ) or not isinstance(status, int) or isinstance(status, bool):
+                raise ValueError("'fail_elements' must map eventId strings to messages, with an "
+                                 "optional integer 'status'")
+            self.fail_elements(failures, status)
         elif spec.get("clear") is True:
             self.clear()
         else:
             raise ValueError(
                 "expected one of: {path, method, steps}, {expire_token_after}, "
-                "{reject_elements}, {clear: true}"
+                "{reject_elements}, {fail_elements, status}, {clear: true}"
             )

@@ -28,6 +28,8 @@ class World:
     - `ad_account_users`: {"user", "account", "role"} rows for the authenticated member.
     - `accepted_events`: {"seq", "index", "receivedAt", "version", "event"} records, one per
       accepted event, in order; `seq` numbers the accepted conversionEvents requests from 1.
+    - `rejected_event_ids`: eventId → message of a schema error that fails the whole request;
+      `failed_event_ids`: eventId → (status, message) of an element that fails inside a 200.
     - `clock`: epoch seconds, injectable so tests can pin "now" for the 90-day window.
     """
 
@@ -52,6 +54,7 @@ class World:
     seen_event_keys: set[tuple[str, str]] = dataclasses.field(default_factory=set)
     duplicate_event_ids: int = 0
     rejected_event_ids: dict[str, str] = dataclasses.field(default_factory=dict)
+    failed_event_ids: dict[str, tuple[int, str]] = dataclasses.field(default_factory=dict)
     lock: threading.RLock = dataclasses.field(default_factory=threading.RLock)
     next_id: int = 900_000_000
 
