@@ -1,0 +1,33 @@
+"""The console scripts: a config file that cannot be read is one clear line, not a traceback."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+
+def venv_bin() -> pathlib.Path:
+    """The console scripts installed beside the interpreter running the tests."""
+    return pathlib.Path(sys.executable).parent
+
+
+@pytest.mark.parametrize("script", ["target-linkedin-conversions", "tap-linkedin-conversions"])
+def test_a_missing_config_file_is_one_line(tmp_path, script: str) -> None:
+    done = subprocess.run([str(venv_bin() / script), "--config", str(tmp_path / "nope.json")],
+                          input="", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == (f"{script}: File at '{tmp_path / 'nope.json'}' was not found. "
+                           "Check the path given to --config.\n")
+
+
+def test_a_config_file_that_is_not_json_is_one_line(tmp_path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text('{"access_token": "s3cret-token",\n "api_base_url": }')
+    done = subprocess.run([str(venv_bin() / "target-linkedin-conversions"), "--config",
+                           str(config)], input="", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr == ("target-linkedin-conversions: a --config file is not valid JSON "
+                           "(line 2, column 18: Expecting value).\n")
