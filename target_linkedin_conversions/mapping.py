@@ -43,13 +43,32 @@ class Rejection:
 
 
 class Mapped(t.NamedTuple):
-    """The events of one record (several when `rule_map` fans out) and dropped optional parts.
+    """The events of one record (several when `rule_map` fans out), dropped optional parts, and
+    the match keys its events carry (`MATCH_KEYS` as bits; the events share one user).
 
     A named tuple, not a dataclass: one is built per record, and that is the hot path.
     """
 
     events: list[dict[str, t.Any]]
     dropped: tuple[str, ...] = ()
+    match_keys: int = 0
+
+
+# What the run summary counts per accepted event, since LinkedIn's match rate depends on it.
+MATCH_KEYS = ("SHA256_EMAIL", "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", "ACXIOM_ID",
+              "GOOGLE_AID", "PLAINTEXT_IP_ADDRESS", "userInfo", "externalIds", "lead")
+_KEY_BIT = {key: 1 << bit for bit, key in enumerate(MATCH_KEYS)}
+
+
+def match_keys_of(user: t.Mapping[str, t.Any]) -> int:
+    """The `MATCH_KEYS` an event's USER carries, one bit each."""
+    bits = 0
+    for entry in user["userIds"]:
+        bits |= _KEY_BIT[entry["idType"]]
+    for part in ("userInfo", "externalIds", "lead"):
+        if part in user:
+            bits |= _KEY_BIT[part]
+    return bits
 
 
 def to_epoch_ms(value: t.Any) -> int:
@@ -227,7 +246,7 @@ class EventBuilder:
                 "ip_address, google_aid, lead_id, external_id, or first_name + last_name)",
                 events[0],
             )
-        return Mapped(events, tuple(dropped) if dropped else ())
+        return Mapped(events, tuple(dropped) if dropped else (), match_keys_of(user))
 
     def _column_not_text(self, record: t.Mapping[str, t.Any]) -> str:
         """The first mapped column whose value is a list, object or boolean (error path only)."""

@@ -7,9 +7,7 @@ import threading
 import time
 import typing as t
 
-_ID_TYPES = ("SHA256_EMAIL", "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", "ACXIOM_ID",
-             "PLAINTEXT_IP_ADDRESS", "SHA256_IP_ADDRESS", "GOOGLE_AID")
-_USER_PARTS = ("userInfo", "externalIds", "lead")
+from target_linkedin_conversions.mapping import MATCH_KEYS
 
 
 class ProgressLogger:
@@ -67,35 +65,22 @@ class RunStats:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
 
-    def accepted(self, events: t.Sequence[dict[str, t.Any]]) -> None:
-        """Count EVENTS as accepted, and which match keys each carried.
+    def accepted(self, count: int, match_keys: t.Mapping[int, int]) -> None:
+        """Count COUNT events as accepted; MATCH_KEYS maps `Mapped.match_keys` bits to how
+        many of them carried that combination.
 
         LinkedIn's match rate depends on the identifiers sent, so the summary says how many
-        accepted events carried each id type, userInfo, externalIds and lead.
+        accepted events carried each id type, userInfo, externalIds and lead. The sink keeps
+        one small integer per event for this, rather than walking 5,000 events per batch.
         """
         keys: collections.Counter[str] = collections.Counter()
-        for event in events:
-            user = event["user"]
-            keys.update({entry["idType"] for entry in user["userIds"]})
-            keys.update(name for name in _USER_PARTS if name in user)
-        with self._lock:
-            self.events_accepted += len(events)
-            self.match_keys.update(keys)
-
-    def accepted_batch(self, body: bytes, count: int) -> None:
-        """Count a whole batch as accepted, reading match keys off its encoded BODY.
-
-        Counting patterns in the bytes costs next to nothing; walking 5,000 event dicts per
-        batch would cost the reading thread noticeable time. The patterns are exact: a JSON
-        string value is never followed by a colon, and idType values come from a fixed set.
-        """
-        keys = {
-            id_type: body.count(b'"idType":"%s"' % id_type.encode()) for id_type in _ID_TYPES
-        }
-        keys.update({name: body.count(b'"%s":' % name.encode()) for name in _USER_PARTS})
+        for bits, events in match_keys.items():
+            for bit, key in enumerate(MATCH_KEYS):
+                if bits >> bit & 1:
+                    keys[key] += events
         with self._lock:
             self.events_accepted += count
-            self.match_keys.update({k: v for k, v in keys.items() if v})
+            self.match_keys.update(keys)
 
     def progress(self) -> str:
         """A progress line for long runs: counts so far and the rate since the start."""

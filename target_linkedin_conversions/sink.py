@@ -8,6 +8,7 @@ records that were not delivered.
 from __future__ import annotations
 
 import array
+import collections
 import decimal
 import typing as t
 
@@ -35,7 +36,7 @@ class _Chunk:
     A record is kept only for the reject row, should LinkedIn refuse one of its events.
     """
 
-    __slots__ = ("event_ends", "events", "record_ends", "record_of", "records")
+    __slots__ = ("event_ends", "events", "match_keys", "record_ends", "record_of", "records")
 
     def __init__(self) -> None:
         self.events = bytearray()  # each event followed by a comma
@@ -43,6 +44,7 @@ class _Chunk:
         self.records = bytearray()
         self.record_ends = array.array("q")
         self.record_of = array.array("q")  # per event: the index of its record
+        self.match_keys = array.array("B")  # per event: `Mapped.match_keys`
 
     def __len__(self) -> int:
         return len(self.event_ends)
@@ -52,12 +54,20 @@ class _Chunk:
         self.records += record
         self.record_ends.append(len(self.records))
 
-    def add_event(self, event: bytes) -> None:
-        """Stage EVENT, built from the record added last."""
+    def add_event(self, event: bytes, match_keys: int) -> None:
+        """Stage EVENT, built from the record added last and carrying MATCH_KEYS."""
         self.events += event
         self.events += b","
         self.event_ends.append(len(self.events))
         self.record_of.append(len(self.record_ends) - 1)
+        self.match_keys.append(match_keys)
+
+    def match_key_counts(self, skip: t.Collection[int] = ()) -> collections.Counter[int]:
+        """How many events (but those in SKIP) carry each combination of match keys."""
+        if not skip:
+            return collections.Counter(self.match_keys)
+        return collections.Counter(bits for index, bits in enumerate(self.match_keys)
+                                   if index not in skip)
 
     def body(self) -> bytes:
         """The BATCH_CREATE body: `{"elements":[...]}` over the staged events."""
@@ -84,7 +94,7 @@ class _Chunk:
             if self.record_of[index] != last_record:
                 last_record = self.record_of[index]
                 kept.add_record(self.record(index))
-            kept.add_event(self.event(index))
+            kept.add_event(self.event(index), self.match_keys[index])
         return kept
 
 
@@ -193,12 +203,13 @@ class ConversionsSink(BatchSink):
             chunks.append(chunk)
         encoded = _RECORD_ENCODER.encode(record)
         chunk.add_record(encoded)
+        match_keys = outcome.match_keys
         for event in events:
             if len(chunk) == MAX_BATCH_SIZE:  # only a record with over 5,000 rules gets here
                 chunk = _Chunk()
                 chunks.append(chunk)
                 chunk.add_record(encoded)
-            chunk.add_event(encode_event(event))
+            chunk.add_event(encode_event(event), match_keys)
 
     def process_batch(self, context: dict) -> None:
         """Hand the batch's chunks of at most 5,000 events to the dispatcher; they are sent in
@@ -239,13 +250,10 @@ class ConversionsSink(BatchSink):
                 stats.add(events_dry_run=len(chunk))
                 return
             stats.add(events_sent=len(chunk))
-            if not result.rejected:
-                stats.accepted_batch(body, len(chunk))
-                return
             for index, message in result.rejected.items():
                 self._reject_event(chunk, index, message)
-            stats.accepted([decode_event(chunk.event(i)) for i in range(len(chunk))
-                            if i not in result.rejected])
+            stats.accepted(len(chunk) - len(result.rejected),
+                           chunk.match_key_counts(skip=result.rejected))
             return
 
     def _reject(self, record: dict, reason: str, message: str,

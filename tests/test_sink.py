@@ -17,7 +17,7 @@ def chunk_of(*records: tuple[dict, list[dict]]) -> _Chunk:
     for row, events in records:
         chunk.add_record(json.dumps(row).encode())
         for event in events:
-            chunk.add_event(json.dumps(event).encode())
+            chunk.add_event(json.dumps(event).encode(), 0)
     return chunk
 
 
