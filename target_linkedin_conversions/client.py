@@ -264,6 +264,10 @@ class LinkedInClient:
             raise errors.RetriableAPIError(f"connection to {self.settings.api_base_url} failed "
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
+        except ValueError as exc:  # http.client's header check quotes the value: the token
+            raise errors.FatalAPIError(
+                f"{method} {path} could not be sent: a header value is not valid "
+                f"({type(exc).__name__}); check access_token for stray characters") from None
 
     def _write_dry_run(
         self, method: str, path: str, extra_headers: dict[str, str], body: t.Any

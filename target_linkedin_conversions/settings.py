@@ -156,6 +156,10 @@ _STREAM_SETTINGS = th.ObjectType(
     additional_properties=False,
 )
 
+SECRET_SETTINGS = ("access_token", "client_id", "client_secret", "refresh_token")
+_WHITESPACE_NOTE = ("Spaces and line breaks around the value are ignored; inside it they are "
+                      "a config error.")
+
 CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
     th.Property(
         "access_token",
@@ -163,17 +167,20 @@ CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
         secret=True,
         description=(
             "A Direct API token from Campaign Manager or an OAuth access token with "
-            "`rw_conversions` and `r_ads`. Leave empty when using `refresh_token`."
+            "`rw_conversions` and `r_ads`. Leave empty when using `refresh_token`. "
+            + _WHITESPACE_NOTE
         ),
     ),
-    th.Property("client_id", th.StringType, secret=True, description="OAuth app client id."),
-    th.Property("client_secret", th.StringType, secret=True, description="OAuth client secret."),
+    th.Property("client_id", th.StringType, secret=True,
+                description=f"OAuth app client id. {_WHITESPACE_NOTE}"),
+    th.Property("client_secret", th.StringType, secret=True,
+                description=f"OAuth client secret. {_WHITESPACE_NOTE}"),
     th.Property(
         "refresh_token",
         th.StringType,
         secret=True,
         description="OAuth refresh token; with `client_id` and `client_secret` the plugin "
-        "obtains and renews its access token itself.",
+        f"obtains and renews its access token itself. {_WHITESPACE_NOTE}",
     ),
     th.Property(
         "oauth_token_url",
@@ -393,7 +400,9 @@ class Connection:
                 f"linkedin_version must be YYYYMM (for example {DEFAULT_LINKEDIN_VERSION}); "
                 f"got {version!r}"
             )
-        errors.extend(_auth_errors(config, token_required=token_required))
+        secrets = {name: _secret_or_error(config.get(name), name, errors)
+                   for name in SECRET_SETTINGS}
+        errors.extend(_auth_errors(secrets, token_required=token_required))
         for setting in ("api_base_url", "oauth_token_url"):
             url = str(config.get(setting) or "")
             if url and not re.match(r"https?://[^/\s]+", url):
@@ -403,10 +412,10 @@ class Connection:
             if config.get(setting) is not None and float(config[setting]) <= 0:
                 errors.append(f"{setting} must be more than 0 seconds")
         return cls(
-            access_token=config.get("access_token") or None,
-            client_id=config.get("client_id") or None,
-            client_secret=config.get("client_secret") or None,
-            refresh_token=config.get("refresh_token") or None,
+            access_token=secrets["access_token"],
+            client_id=secrets["client_id"],
+            client_secret=secrets["client_secret"],
+            refresh_token=secrets["refresh_token"],
             oauth_token_url=config.get("oauth_token_url") or DEFAULT_OAUTH_TOKEN_URL,
             api_base_url=(config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/"),
             linkedin_version=version,
@@ -619,6 +628,26 @@ def _needs_account(streams: t.Mapping[str, t.Any]) -> list[str]:
             return [f"streams.{name} names a rule by conversion_rule_name or lists campaigns: "
                     "set ad_account_id (the account those rules and campaigns belong to)"]
     return []
+
+
+def _secret_or_error(value: t.Any, setting: str, errors: list[str]) -> str | None:
+    """VALUE without surrounding whitespace (a copy-paste often brings a line break), or None.
+
+    What is left must be one unbroken run of visible characters: anything else could never be
+    a LinkedIn credential, and in a header it would make `http.client` raise an error that
+    quotes the header, token included. The messages name the setting, never the value. A
+    refused value is still returned, so that it is not reported as missing too.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(f"{setting} must be text")
+        return None
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        errors.append(f"{setting} contains spaces, line breaks or control characters inside "
+                      "the value; paste it again as one unbroken string")
+    return text or None
 
 
 def _auth_errors(config: t.Mapping[str, t.Any], *, token_required: bool) -> list[str]:

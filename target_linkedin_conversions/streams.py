@@ -362,7 +362,8 @@ class LinkedInStream(RESTStream[t.Any]):
     def _send(self, func: t.Callable[..., requests.Response],
               prepared_request: requests.PreparedRequest, context: Context | None
               ) -> requests.Response:
-        """FUNC, with a dropped or timed-out connection as the SDK's retriable error."""
+        """FUNC, with a dropped or timed-out connection as the SDK's retriable error and a
+        request that cannot be sent as a fatal one."""
         try:
             return func(prepared_request, context)
         except requests.Timeout as exc:
@@ -374,6 +375,11 @@ class LinkedInStream(RESTStream[t.Any]):
                    f"{prepared_request.method} {urlparse(prepared_request.url).path} "
                    f"({type(exc).__name__})")
             raise RetriableAPIError(msg) from None
+        except ValueError as exc:  # http.client's header check quotes the value: the token
+            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
+                   f"be sent: a header value is not valid ({type(exc).__name__}); check "
+                   "access_token for stray characters")
+            raise errors.FatalAPIError(msg) from None
 
     def _ensure_token(self) -> None:
         """A valid access token before sending: the refresh grant when there is none, its

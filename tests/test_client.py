@@ -218,3 +218,16 @@ def test_a_token_answer_without_a_token_is_a_clear_error(linkedin_emulator, slee
     client, _ = refreshing_client(linkedin_emulator)
     with pytest.raises(errors.AuthenticationError, match="answered without an access token"):
         client.send_events([event()])
+
+
+def test_a_header_python_cannot_send_is_a_fatal_error_without_its_value(
+        linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator, access_token="tok-SECRET-123\n")
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == (
+        "POST /rest/conversionEvents could not be sent: a header value is not valid "
+        "(ValueError); check access_token for stray characters")
+    assert info.value.__suppress_context__
+    assert linkedin_emulator.requests == []
+    assert sleeps == []

@@ -55,3 +55,23 @@ def test_global_rule_applies_only_to_streams_without_their_own_routing() -> None
     assert settings.for_stream("own").conversion_rule == "urn:lla:llaPartnerConversion:2"
     assert settings.for_stream("routed").conversion_rule is None
     assert settings.for_stream("routed").rule_map == {"a": ("urn:lla:llaPartnerConversion:3",)}
+
+
+def test_secrets_lose_surrounding_whitespace() -> None:
+    connection = Settings.from_config({
+        "access_token": " tok-1\n", "client_id": "\tid-1 ", "client_secret": "secret-1\r\n",
+        "refresh_token": "\nrefresh-1"}).connection
+    assert (connection.access_token, connection.client_id, connection.client_secret,
+            connection.refresh_token) == ("tok-1", "id-1", "secret-1", "refresh-1")
+    assert errors_of({"access_token": " \n"}) == [
+        "set access_token, or client_id + client_secret + refresh_token"]
+
+
+def test_secrets_with_inner_whitespace_or_control_characters_are_refused_unquoted() -> None:
+    problems = errors_of({"access_token": "tok-SECRET 123", "client_id": "id\u200bX",
+                          "client_secret": "cs-SECRET\x00", "refresh_token": "rt-SECRET\n2"})
+    assert problems == [
+        f"{name} contains spaces, line breaks or control characters inside the value; paste "
+        "it again as one unbroken string"
+        for name in ("access_token", "client_id", "client_secret", "refresh_token")]
+    assert not any("SECRET" in problem for problem in problems)
