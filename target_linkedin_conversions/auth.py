@@ -10,13 +10,17 @@ import json
 import logging
 import typing as t
 
+import requests
 from singer_sdk.authenticators import BearerTokenAuthenticator, OAuthAuthenticator
+from urllib3.exceptions import LocationParseError
 
-from target_linkedin_conversions.errors import AuthenticationError, RetriableAPIError
+from target_linkedin_conversions.errors import (
+    AuthenticationError,
+    FatalAPIError,
+    RetriableAPIError,
+)
 
 if t.TYPE_CHECKING:
-    import requests
-
     from target_linkedin_conversions.settings import Connection
 
 LOGGER = logging.getLogger(__name__)
@@ -75,6 +79,10 @@ class RefreshTokenAuth(_KeepsURL, OAuthAuthenticator):
         """Refresh, turning the SDK's generic failure into a message that says what to do."""
         try:
             super().update_access_token()
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            msg = (f"the token request could not be sent: oauth_token_url is not a usable URL "
+                   f"({type(exc).__name__})")
+            raise FatalAPIError(msg) from None
         except RuntimeError as exc:
             status = _status_of(exc)
             if status.startswith("5"):

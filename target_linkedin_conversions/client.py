@@ -18,6 +18,7 @@ import typing as t
 import backoff
 import msgspec
 import requests
+from urllib3.exceptions import LocationParseError
 
 from target_linkedin_conversions import errors
 from target_linkedin_conversions.auth import build_auth
@@ -264,6 +265,10 @@ class LinkedInClient:
             raise errors.RetriableAPIError(f"connection to {self.settings.api_base_url} failed "
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            raise errors.FatalAPIError(
+                f"{method} {path} could not be sent: api_base_url is not a usable URL "
+                f"({type(exc).__name__})") from None
         except ValueError as exc:  # http.client's header check quotes the value: the token
             raise errors.FatalAPIError(
                 f"{method} {path} could not be sent: a header value is not valid "

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing as t
+import urllib.parse
 
 from singer_sdk import typing as th
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from target_linkedin_conversions.errors import ConfigError
 
@@ -403,11 +406,13 @@ class Connection:
         secrets = {name: _secret_or_error(config.get(name), name, errors)
                    for name in SECRET_SETTINGS}
         errors.extend(_auth_errors(secrets, token_required=token_required))
-        for setting in ("api_base_url", "oauth_token_url"):
-            url = str(config.get(setting) or "")
-            if url and not re.match(r"https?://[^/\s]+", url):
-                errors.append(f"{setting} must be an http(s) URL, e.g. {DEFAULT_API_BASE_URL}; "
-                              f"got {url!r}")
+        for setting, example in (("api_base_url", DEFAULT_API_BASE_URL),
+                                 ("oauth_token_url", DEFAULT_OAUTH_TOKEN_URL)):
+            url = config.get(setting)
+            problem = _url_problem(url, base=setting == "api_base_url") if url else None
+            if problem:
+                errors.append(f"{setting} must be an http(s) URL such as {example} ({problem})"
+                              + ("" if "@" in str(url) else f"; got {url!r}"))
         for setting in ("connect_timeout", "read_timeout", "max_retry_seconds"):
             if config.get(setting) is not None and float(config[setting]) <= 0:
                 errors.append(f"{setting} must be more than 0 seconds")
@@ -628,6 +633,39 @@ def _needs_account(streams: t.Mapping[str, t.Any]) -> list[str]:
             return [f"streams.{name} names a rule by conversion_rule_name or lists campaigns: "
                     "set ad_account_id (the account those rules and campaigns belong to)"]
     return []
+
+
+def _url_problem(url: t.Any, *, base: bool) -> str | None:
+    """Why requests could not send to URL (or, as a BASE that paths are appended to, would
+    send elsewhere); None when it can. Parsed as urllib and urllib3 parse it, not by pattern.
+    """
+    if not isinstance(url, str):
+        return "it is not text"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "its host cannot be parsed"
+    if parts.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username is not None or parts.password is not None:
+        return "it must not carry a user name or password"
+    if base and (parts.query or parts.fragment or url.endswith(("?", "#"))):
+        return "a base URL takes no query or fragment"
+    try:
+        parse_url(url)
+    except LocationParseError:
+        return "it cannot be parsed"
+    return None
 
 
 def _secret_or_error(value: t.Any, setting: str, errors: list[str]) -> str | None:

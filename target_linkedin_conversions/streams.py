@@ -28,6 +28,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import JSONPathPaginator, OffsetPaginator
 from singer_sdk.streams import RESTStream
+from urllib3.exceptions import LocationParseError
 
 from target_linkedin_conversions import errors, schemas
 from target_linkedin_conversions.client import (
@@ -325,7 +326,12 @@ class LinkedInStream(RESTStream[t.Any]):
         decorator (`request_decorator`), so a failing token endpoint is retried, not fatal."""
         request = requests.Request(*args, **kwargs)
         request.headers.setdefault("User-Agent", self.user_agent)
-        return self.requests_session.prepare_request(request)
+        try:
+            return self.requests_session.prepare_request(request)
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            msg = (f"stream '{self.name}' could not send its request: api_base_url is not a "
+                   f"usable URL ({type(exc).__name__})")
+            raise errors.FatalAPIError(msg) from None
 
     def request_decorator(self, func: t.Callable[..., requests.Response]
                           ) -> t.Callable[..., requests.Response]:
@@ -375,6 +381,10 @@ class LinkedInStream(RESTStream[t.Any]):
                    f"{prepared_request.method} {urlparse(prepared_request.url).path} "
                    f"({type(exc).__name__})")
             raise RetriableAPIError(msg) from None
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
+                   f"be sent: api_base_url is not a usable URL ({type(exc).__name__})")
+            raise errors.FatalAPIError(msg) from None
         except ValueError as exc:  # http.client's header check quotes the value: the token
             msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
                    f"be sent: a header value is not valid ({type(exc).__name__}); check "

@@ -197,9 +197,11 @@ def test_pacer_keeps_any_minute_under_the_quota() -> None:
 
 
 def refreshing_client(emulator, **overrides):
-    return client_for(emulator, access_token=None, client_id="test-client",
-                      client_secret="test-secret", refresh_token="test-refresh-token",
-                      oauth_token_url=emulator.url + "/oauth/v2/accessToken", **overrides)
+    return client_for(emulator, **{"access_token": None, "client_id": "test-client",
+                                   "client_secret": "test-secret",
+                                   "refresh_token": "test-refresh-token",
+                                   "oauth_token_url": emulator.url + "/oauth/v2/accessToken",
+                                   **overrides})
 
 
 def test_a_failing_token_endpoint_is_retried_not_called_a_bad_refresh_token(
@@ -231,3 +233,25 @@ def test_a_header_python_cannot_send_is_a_fatal_error_without_its_value(
     assert info.value.__suppress_context__
     assert linkedin_emulator.requests == []
     assert sleeps == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://[::1",
+                                 "http://127.0.0.1:8801 x"])
+def test_an_unusable_base_url_past_config_is_a_clean_fatal_error(url, sleeps) -> None:
+    connection = Connection(access_token="test-token", client_id=None, client_secret=None,
+                            refresh_token=None, api_base_url=url)
+    with pytest.raises(errors.FatalAPIError) as info:
+        LinkedInClient(connection, sleep=lambda _: None).send_events([event()])
+    assert str(info.value) == ("POST /rest/conversionEvents could not be sent: api_base_url is "
+                               "not a usable URL (InvalidURL)")
+    assert sleeps == []
+
+
+def test_an_unusable_token_url_past_config_names_oauth_token_url(linkedin_emulator,
+                                                                 sleeps) -> None:
+    client, _ = refreshing_client(linkedin_emulator, oauth_token_url="http://127.0.0.1:8801:80")
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == ("the token request could not be sent: oauth_token_url is not a "
+                               "usable URL (InvalidURL)")
+    assert linkedin_emulator.requests == []

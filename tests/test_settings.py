@@ -75,3 +75,39 @@ def test_secrets_with_inner_whitespace_or_control_characters_are_refused_unquote
         "it again as one unbroken string"
         for name in ("access_token", "client_id", "client_secret", "refresh_token")]
     assert not any("SECRET" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:99999", "the port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:0", "the port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:8801:80", "the port must be a number from 1 to 65535"),
+    ("http://[::1", "its host cannot be parsed"),
+    ("http://127.0.0.1:8801 x", "it contains spaces or control characters"),
+    ("http://127.0.0.1:8801\n", "it contains spaces or control characters"),
+    ("ftp://127.0.0.1", "the scheme must be http or https"),
+    ("127.0.0.1:1", "the scheme must be http or https"),
+    ("http://:8801", "it names no host"),
+])
+def test_urls_that_requests_cannot_use_are_config_errors(url: str, problem: str) -> None:
+    for setting, example in (("api_base_url", "https://api.linkedin.com"),
+                             ("oauth_token_url", "https://www.linkedin.com/oauth/v2/accessToken")):
+        assert errors_of({"access_token": "t", setting: url}) == [
+            f"{setting} must be an http(s) URL such as {example} ({problem}); got {url!r}"]
+
+
+def test_url_credentials_are_refused_without_echoing_them() -> None:
+    assert errors_of({"access_token": "t", "oauth_token_url": "https://me:SECRET@h/token"}) == [
+        "oauth_token_url must be an http(s) URL such as "
+        "https://www.linkedin.com/oauth/v2/accessToken (it must not carry a user name or "
+        "password)"]
+
+
+def test_a_base_url_takes_no_query_but_usable_urls_pass() -> None:
+    assert errors_of({"access_token": "t", "api_base_url": "http://h:8801/?x=1"}) == [
+        "api_base_url must be an http(s) URL such as https://api.linkedin.com (a base URL "
+        "takes no query or fragment); got 'http://h:8801/?x=1'"]
+    connection = Settings.from_config({
+        "access_token": "t", "api_base_url": "http://[::1]:8801/",
+        "oauth_token_url": "https://127.0.0.1:65535/oauth?tenant=a"}).connection
+    assert connection.api_base_url == "http://[::1]:8801"
+    assert connection.oauth_token_url == "https://127.0.0.1:65535/oauth?tenant=a"

@@ -4,6 +4,7 @@ receives, retries counted exactly, and the messages users see when LinkedIn says
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -335,6 +336,23 @@ def test_a_header_python_cannot_send_stops_without_its_value(
             "(ValueError); check access_token for stray characters") in caplog.text
     assert "SECRET" not in caplog.text
     assert linkedin_emulator.requests == []
+    assert sleeps == []
+
+
+def test_an_unusable_base_url_past_config_stops_cleanly(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture, sleeps: list[float],
+) -> None:
+    tap = make_tap(linkedin_emulator)
+    tap.__dict__["connection"] = dataclasses.replace(tap.connection,
+                                                     api_base_url="http://127.0.0.1:99999")
+
+    with pytest.raises(SystemExit) as stop:
+        sync(tap)
+
+    assert stop.value.code == 1
+    assert ("Stopping: stream 'ad_account_users' could not send its request: api_base_url is "
+            "not a usable URL (InvalidURL)") in caplog.text
+    assert "Traceback" not in caplog.text
     assert sleeps == []
 
 
