@@ -399,12 +399,8 @@ class LinkedInStream(RESTStream[t.Any]):
             return
         try:
             auth.update_access_token()
-        except errors.RetriableAPIError as exc:
+        except errors.RetriableAPIError as exc:  # 5xx, or the endpoint unreachable
             raise RetriableAPIError(str(exc)) from None
-        except (requests.Timeout, *_CONNECTION_FAILURES) as exc:
-            msg = (f"LinkedIn's OAuth endpoint could not be reached ({type(exc).__name__}) at "
-                   f"{self.linkedin.connection.oauth_token_url}; check oauth_token_url")
-            raise RetriableAPIError(msg) from None
 
     def validate_response(self, response: requests.Response) -> None:
         """LinkedIn's statuses mean what the target's client says they mean; retriable ones
