@@ -206,14 +206,14 @@ CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
     ),
     th.Property(
         "requests_per_minute",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=600,
         description="Client-side pacing: at most this many requests in any minute (LinkedIn's "
-        "quota is 600 per token).",
+        "quota is 600 per token); 0 turns pacing off.",
     ),
     th.Property(
         "max_attempts",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=6,
         description="Tries per request on 429, 5xx, timeouts and dropped connections.",
     ),
@@ -426,8 +426,8 @@ class Connection:
             linkedin_version=version,
             connect_timeout=float(config.get("connect_timeout") or 10),
             read_timeout=float(config.get("read_timeout") or 60),
-            requests_per_minute=int(config.get("requests_per_minute", 600)),
-            max_attempts=max(1, int(config.get("max_attempts") or 6)),
+            requests_per_minute=_at_least(config, "requests_per_minute", 600, 0, errors),
+            max_attempts=_at_least(config, "max_attempts", 6, 1, errors),
             max_retry_seconds=float(config.get("max_retry_seconds") or 600),
         )
 
@@ -633,6 +633,22 @@ def _needs_account(streams: t.Mapping[str, t.Any]) -> list[str]:
             return [f"streams.{name} names a rule by conversion_rule_name or lists campaigns: "
                     "set ad_account_id (the account those rules and campaigns belong to)"]
     return []
+
+
+def _at_least(config: t.Mapping[str, t.Any], setting: str, default: int, minimum: int,
+              errors: list[str]) -> int:
+    """SETTING as a whole number of at least MINIMUM; DEFAULT when unset.
+
+    The schema says the same (so `--about` shows it), but `Connection` is also built from
+    configs the SDK never validated, and a bad value must not silently become another.
+    """
+    value = config.get(setting)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        errors.append(f"{setting} must be a whole number of at least {minimum}; got {value!r}")
+        return default
+    return value
 
 
 def _url_problem(url: t.Any, *, base: bool) -> str | None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 
 from target_linkedin_conversions.errors import ConfigError
 from target_linkedin_conversions.settings import Settings
+from target_linkedin_conversions.tap import TapLinkedInConversions
+from target_linkedin_conversions.target import TargetLinkedInConversions
 
 
 def errors_of(config: dict) -> list[str]:
@@ -111,3 +114,24 @@ def test_a_base_url_takes_no_query_but_usable_urls_pass() -> None:
         "oauth_token_url": "https://127.0.0.1:65535/oauth?tenant=a"}).connection
     assert connection.api_base_url == "http://[::1]:8801"
     assert connection.oauth_token_url == "https://127.0.0.1:65535/oauth?tenant=a"
+
+
+def test_max_attempts_and_requests_per_minute_are_never_silently_replaced() -> None:
+    assert errors_of({"access_token": "t", "max_attempts": 0, "requests_per_minute": -1}) == [
+        "requests_per_minute must be a whole number of at least 0; got -1",
+        "max_attempts must be a whole number of at least 1; got 0"]
+    connection = Settings.from_config({"access_token": "t", "max_attempts": 1,
+                                       "requests_per_minute": 0}).connection
+    assert (connection.max_attempts, connection.requests_per_minute) == (1, 0)
+    defaults = Settings.from_config({"access_token": "t"}).connection
+    assert (defaults.max_attempts, defaults.requests_per_minute) == (6, 600)
+
+
+@pytest.mark.parametrize("plugin", [TargetLinkedInConversions, TapLinkedInConversions])
+def test_the_schema_states_the_minimums_so_the_sdk_refuses_them_first(plugin) -> None:
+    with pytest.raises(ConfigValidationError) as info:
+        plugin(config={"access_token": "t", "conversion_rule_id": "1", "max_attempts": 0,
+                       "requests_per_minute": -1}, parse_env_config=False)
+    assert info.value.errors == [
+        "-1 is less than the minimum of 0 in config['requests_per_minute']",
+        "0 is less than the minimum of 1 in config['max_attempts']"]
