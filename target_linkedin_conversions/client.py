@@ -18,6 +18,7 @@ import typing as t
 import backoff
 import msgspec
 import requests
+from urllib3.exceptions import LocationParseError
 
 from target_linkedin_conversions import errors
 from target_linkedin_conversions.auth import build_auth
@@ -265,6 +266,14 @@ class LinkedInClient:
             raise errors.RetriableAPIError(f"connection to {self.settings.api_base_url} failed "
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            raise errors.FatalAPIError(
+                f"{method} {path} could not be sent: api_base_url is not a usable URL "
+                f"({type(exc).__name__})") from None
+        except ValueError as exc:  # http.client's header check quotes the value: the token
+            raise errors.FatalAPIError(
+                f"{method} {path} could not be sent: a header value is not valid "
+                f"({type(exc).__name__}); check access_token for stray characters") from None
 
     def _dry_run_request(
         self, method: str, path: str, extra_headers: dict[str, str], body: t.Any

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing as t
+import urllib.parse
 
 from singer_sdk import typing as th
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from target_linkedin_conversions.errors import ConfigError
 
@@ -156,6 +159,10 @@ _STREAM_SETTINGS = th.ObjectType(
     additional_properties=False,
 )
 
+SECRET_SETTINGS = ("access_token", "client_id", "client_secret", "refresh_token")
+_WHITESPACE_NOTE = ("Spaces and line breaks around the value are ignored; inside it they are "
+                      "a config error.")
+
 CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
     th.Property(
         "access_token",
@@ -163,17 +170,20 @@ CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
         secret=True,
         description=(
             "A Direct API token from Campaign Manager or an OAuth access token with "
-            "`rw_conversions` and `r_ads`. Leave empty when using `refresh_token`."
+            "`rw_conversions` and `r_ads`. Leave empty when using `refresh_token`. "
+            + _WHITESPACE_NOTE
         ),
     ),
-    th.Property("client_id", th.StringType, secret=True, description="OAuth app client id."),
-    th.Property("client_secret", th.StringType, secret=True, description="OAuth client secret."),
+    th.Property("client_id", th.StringType, secret=True,
+                description=f"OAuth app client id. {_WHITESPACE_NOTE}"),
+    th.Property("client_secret", th.StringType, secret=True,
+                description=f"OAuth client secret. {_WHITESPACE_NOTE}"),
     th.Property(
         "refresh_token",
         th.StringType,
         secret=True,
         description="OAuth refresh token; with `client_id` and `client_secret` the plugin "
-        "obtains and renews its access token itself.",
+        f"obtains and renews its access token itself. {_WHITESPACE_NOTE}",
     ),
     th.Property(
         "oauth_token_url",
@@ -196,14 +206,14 @@ CONNECTION_PROPERTIES: tuple[th.Property, ...] = (
     ),
     th.Property(
         "requests_per_minute",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=600,
         description="Client-side pacing: at most this many requests in any minute (LinkedIn's "
-        "quota is 600 per token).",
+        "quota is 600 per token); 0 turns pacing off.",
     ),
     th.Property(
         "max_attempts",
-        th.IntegerType,
+        th.IntegerType(minimum=1),
         default=6,
         description="Tries per request on 429, 5xx, timeouts and dropped connections.",
     ),
@@ -391,27 +401,31 @@ class Connection:
                 f"linkedin_version must be YYYYMM (for example {DEFAULT_LINKEDIN_VERSION}); "
                 f"got {version!r}"
             )
-        errors.extend(_auth_errors(config, token_required=token_required))
-        for setting in ("api_base_url", "oauth_token_url"):
-            url = str(config.get(setting) or "")
-            if url and not re.match(r"https?://[^/\s]+", url):
-                errors.append(f"{setting} must be an http(s) URL, e.g. {DEFAULT_API_BASE_URL}; "
-                              f"got {url!r}")
+        secrets = {name: _secret_or_error(config.get(name), name, errors)
+                   for name in SECRET_SETTINGS}
+        errors.extend(_auth_errors(secrets, token_required=token_required))
+        for setting, example in (("api_base_url", DEFAULT_API_BASE_URL),
+                                 ("oauth_token_url", DEFAULT_OAUTH_TOKEN_URL)):
+            url = config.get(setting)
+            problem = _url_problem(url, base=setting == "api_base_url") if url else None
+            if problem:
+                errors.append(f"{setting} must be an http(s) URL such as {example} ({problem})"
+                              + ("" if "@" in str(url) else f"; got {url!r}"))
         for setting in ("connect_timeout", "read_timeout", "max_retry_seconds"):
             if config.get(setting) is not None and float(config[setting]) <= 0:
                 errors.append(f"{setting} must be more than 0 seconds")
         return cls(
-            access_token=config.get("access_token") or None,
-            client_id=config.get("client_id") or None,
-            client_secret=config.get("client_secret") or None,
-            refresh_token=config.get("refresh_token") or None,
+            access_token=secrets["access_token"],
+            client_id=secrets["client_id"],
+            client_secret=secrets["client_secret"],
+            refresh_token=secrets["refresh_token"],
             oauth_token_url=config.get("oauth_token_url") or DEFAULT_OAUTH_TOKEN_URL,
             api_base_url=(config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/"),
             linkedin_version=version,
             connect_timeout=float(config.get("connect_timeout") or 10),
             read_timeout=float(config.get("read_timeout") or 60),
-            requests_per_minute=int(config.get("requests_per_minute", 600)),
-            max_attempts=max(1, int(config.get("max_attempts") or 6)),
+            requests_per_minute=_at_least(config, "requests_per_minute", 600, 0, errors),
+            max_attempts=_at_least(config, "max_attempts", 6, 1, errors),
             max_retry_seconds=float(config.get("max_retry_seconds") or 600),
         )
 
@@ -638,6 +652,75 @@ def _needs_account(streams: t.Mapping[str, t.Any]) -> list[str]:
             return [f"streams.{name} names a rule by conversion_rule_name or lists campaigns: "
                     "set ad_account_id (the account those rules and campaigns belong to)"]
     return []
+
+
+def _at_least(config: t.Mapping[str, t.Any], setting: str, default: int, minimum: int,
+              errors: list[str]) -> int:
+    """SETTING as a whole number of at least MINIMUM; DEFAULT when unset.
+
+    The schema says the same (so `--about` shows it), but `Connection` is also built from
+    configs the SDK never validated, and a bad value must not silently become another.
+    """
+    value = config.get(setting)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        errors.append(f"{setting} must be a whole number of at least {minimum}; got {value!r}")
+        return default
+    return value
+
+
+def _url_problem(url: t.Any, *, base: bool) -> str | None:
+    """Why requests could not send to URL (or, as a BASE that paths are appended to, would
+    send elsewhere); None when it can. Parsed as urllib and urllib3 parse it, not by pattern.
+    """
+    if not isinstance(url, str):
+        return "it is not text"
+    if any(char.isspace() or not char.isprintable() for char in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return "its host cannot be parsed"
+    if parts.scheme not in ("http", "https"):
+        return "the scheme must be http or https"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if not parts.hostname:
+        return "it names no host"
+    if parts.username is not None or parts.password is not None:
+        return "it must not carry a user name or password"
+    if base and (parts.query or parts.fragment or url.endswith(("?", "#"))):
+        return "a base URL takes no query or fragment"
+    try:
+        parse_url(url)
+    except LocationParseError:
+        return "it cannot be parsed"
+    return None
+
+
+def _secret_or_error(value: t.Any, setting: str, errors: list[str]) -> str | None:
+    """VALUE without surrounding whitespace (a copy-paste often brings a line break), or None.
+
+    What is left must be one unbroken run of visible characters: anything else could never be
+    a LinkedIn credential, and in a header it would make `http.client` raise an error that
+    quotes the header, token included. The messages name the setting, never the value. A
+    refused value is still returned, so that it is not reported as missing too.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(f"{setting} must be text")
+        return None
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        errors.append(f"{setting} contains spaces, line breaks or control characters inside "
+                      "the value; paste it again as one unbroken string")
+    return text or None
 
 
 def _auth_errors(config: t.Mapping[str, t.Any], *, token_required: bool) -> list[str]:

@@ -28,6 +28,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.pagination import JSONPathPaginator, OffsetPaginator
 from singer_sdk.streams import RESTStream
+from urllib3.exceptions import LocationParseError
 
 from target_linkedin_conversions import errors, schemas
 from target_linkedin_conversions.client import (
@@ -325,7 +326,12 @@ class LinkedInStream(RESTStream[t.Any]):
         decorator (`request_decorator`), so a failing token endpoint is retried, not fatal."""
         request = requests.Request(*args, **kwargs)
         request.headers.setdefault("User-Agent", self.user_agent)
-        return self.requests_session.prepare_request(request)
+        try:
+            return self.requests_session.prepare_request(request)
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            msg = (f"stream '{self.name}' could not send its request: api_base_url is not a "
+                   f"usable URL ({type(exc).__name__})")
+            raise errors.FatalAPIError(msg) from None
 
     def request_decorator(self, func: t.Callable[..., requests.Response]
                           ) -> t.Callable[..., requests.Response]:
@@ -362,7 +368,8 @@ class LinkedInStream(RESTStream[t.Any]):
     def _send(self, func: t.Callable[..., requests.Response],
               prepared_request: requests.PreparedRequest, context: Context | None
               ) -> requests.Response:
-        """FUNC, with a dropped or timed-out connection as the SDK's retriable error."""
+        """FUNC, with a dropped or timed-out connection as the SDK's retriable error and a
+        request that cannot be sent as a fatal one."""
         try:
             return func(prepared_request, context)
         except requests.Timeout as exc:
@@ -374,6 +381,15 @@ class LinkedInStream(RESTStream[t.Any]):
                    f"{prepared_request.method} {urlparse(prepared_request.url).path} "
                    f"({type(exc).__name__})")
             raise RetriableAPIError(msg) from None
+        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
+            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
+                   f"be sent: api_base_url is not a usable URL ({type(exc).__name__})")
+            raise errors.FatalAPIError(msg) from None
+        except ValueError as exc:  # http.client's header check quotes the value: the token
+            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
+                   f"be sent: a header value is not valid ({type(exc).__name__}); check "
+                   "access_token for stray characters")
+            raise errors.FatalAPIError(msg) from None
 
     def _ensure_token(self) -> None:
         """A valid access token before sending: the refresh grant when there is none, its
@@ -383,12 +399,8 @@ class LinkedInStream(RESTStream[t.Any]):
             return
         try:
             auth.update_access_token()
-        except errors.RetriableAPIError as exc:
+        except errors.RetriableAPIError as exc:  # 5xx, or the endpoint unreachable
             raise RetriableAPIError(str(exc)) from None
-        except (requests.Timeout, *_CONNECTION_FAILURES) as exc:
-            msg = (f"LinkedIn's OAuth endpoint could not be reached ({type(exc).__name__}) at "
-                   f"{self.linkedin.connection.oauth_token_url}; check oauth_token_url")
-            raise RetriableAPIError(msg) from None
 
     def validate_response(self, response: requests.Response) -> None:
         """LinkedIn's statuses mean what the target's client says they mean; retriable ones

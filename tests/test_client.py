@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import types
 
 import backoff._common
@@ -171,8 +172,27 @@ def test_bad_refresh_token_says_to_reauthorise(linkedin_emulator, sleeps) -> Non
     client, _ = client_for(linkedin_emulator, access_token=None, client_id="test-client",
                            client_secret="test-secret", refresh_token="stale",
                            oauth_token_url=linkedin_emulator.url + "/oauth/v2/accessToken")
-    with pytest.raises(errors.AuthenticationError, match="re-authorise the app"):
+    with pytest.raises(errors.AuthenticationError) as info:
         client.send_events([event()])
+    assert str(info.value) == (
+        "LinkedIn refused the refresh token (the OAuth endpoint answered 400 invalid_grant). "
+        "Refresh tokens live 365 days from the member's consent and cannot be extended: "
+        "re-authorise the app and set a new refresh_token.")
+
+
+def test_a_wrong_client_secret_blames_the_app_credentials_not_the_refresh_token(
+        linkedin_emulator, sleeps, caplog) -> None:
+    client, _ = refreshing_client(linkedin_emulator, client_secret="wrong-secret")
+    with pytest.raises(errors.AuthenticationError) as info:
+        client.send_events([event()])
+    assert str(info.value) == (
+        "LinkedIn refused the app's credentials (the OAuth endpoint answered 401 "
+        "invalid_client): client_id or client_secret is wrong. Copy both again from the app's "
+        "Auth tab in the LinkedIn Developer Portal.")
+    assert "LinkedIn OAuth token request failed: status 401, error 'invalid_client'" in (
+        caplog.text)
+    assert [(r.path, r.status) for r in linkedin_emulator.requests] == [
+        ("/oauth/v2/accessToken", 401)]
 
 
 def test_403_names_scopes_and_roles(linkedin_emulator, sleeps) -> None:
@@ -292,9 +312,11 @@ def test_the_client_paces_its_requests_to_requests_per_minute(linkedin_emulator,
 
 
 def refreshing_client(emulator, **overrides):
-    return client_for(emulator, access_token=None, client_id="test-client",
-                      client_secret="test-secret", refresh_token="test-refresh-token",
-                      oauth_token_url=emulator.url + "/oauth/v2/accessToken", **overrides)
+    return client_for(emulator, **{"access_token": None, "client_id": "test-client",
+                                   "client_secret": "test-secret",
+                                   "refresh_token": "test-refresh-token",
+                                   "oauth_token_url": emulator.url + "/oauth/v2/accessToken",
+                                   **overrides})
 
 
 def test_a_failing_token_endpoint_is_retried_not_called_a_bad_refresh_token(
@@ -313,3 +335,83 @@ def test_a_token_answer_without_a_token_is_a_clear_error(linkedin_emulator, slee
     client, _ = refreshing_client(linkedin_emulator)
     with pytest.raises(errors.AuthenticationError, match="answered without an access token"):
         client.send_events([event()])
+
+
+def test_a_header_python_cannot_send_is_a_fatal_error_without_its_value(
+        linkedin_emulator, sleeps) -> None:
+    client, _ = client_for(linkedin_emulator, access_token="tok-SECRET-123\n")
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == (
+        "POST /rest/conversionEvents could not be sent: a header value is not valid "
+        "(ValueError); check access_token for stray characters")
+    assert info.value.__suppress_context__
+    assert linkedin_emulator.requests == []
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:99999", "http://[::1",
+                                 "http://127.0.0.1:8801 x"])
+def test_an_unusable_base_url_past_config_is_a_clean_fatal_error(url, sleeps) -> None:
+    connection = Connection(access_token="test-token", client_id=None, client_secret=None,
+                            refresh_token=None, api_base_url=url)
+    with pytest.raises(errors.FatalAPIError) as info:
+        LinkedInClient(connection, sleep=lambda _: None).send_events([event()])
+    assert str(info.value) == ("POST /rest/conversionEvents could not be sent: api_base_url is "
+                               "not a usable URL (InvalidURL)")
+    assert sleeps == []
+
+
+def test_an_unusable_token_url_past_config_names_oauth_token_url(linkedin_emulator,
+                                                                 sleeps) -> None:
+    client, _ = refreshing_client(linkedin_emulator, oauth_token_url="http://127.0.0.1:8801:80")
+    with pytest.raises(errors.FatalAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == ("the token request could not be sent: oauth_token_url is not a "
+                               "usable URL (InvalidURL)")
+    assert linkedin_emulator.requests == []
+
+
+
+@pytest.mark.parametrize("body", [["x"], "just text", 42, {"access_token": None},
+                                  {"access_token": ""}, {"access_token": 7}])
+def test_a_token_answer_that_is_not_an_object_with_a_token_is_a_clear_error(
+        linkedin_emulator, sleeps, body) -> None:
+    linkedin_emulator.faults.script("/oauth/v2/accessToken", [{"status": 200, "body": body}])
+    client, _ = refreshing_client(linkedin_emulator)
+    with pytest.raises(errors.AuthenticationError) as info:
+        client.send_events([event()])
+    assert str(info.value) == ("LinkedIn's OAuth endpoint answered without an access token; "
+                               "check oauth_token_url")
+    assert [r.path for r in linkedin_emulator.requests] == ["/oauth/v2/accessToken"]
+
+
+def test_an_unreachable_token_endpoint_is_named_not_the_api(linkedin_emulator, sleeps) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/oauth/v2/accessToken"
+    client, _ = refreshing_client(linkedin_emulator, oauth_token_url=closed + "?tenant=a",
+                                  max_attempts=2)
+    with pytest.raises(errors.RetriableAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == ("LinkedIn's OAuth endpoint could not be reached (ConnectionError) "
+                               f"at {closed}; check oauth_token_url")
+    assert sleeps == [0.5]
+    assert linkedin_emulator.requests == []
+
+
+def test_an_oauth_error_code_that_is_not_a_plain_code_is_never_logged(
+        linkedin_emulator, sleeps, caplog) -> None:
+    linkedin_emulator.faults.script("/oauth/v2/accessToken", [{"status": 400, "body": {
+        "error": "invalid_grant REFRESH-SECRET-9",
+        "error_description": "refresh token REFRESH-SECRET-9 is revoked"}}])
+    client, _ = refreshing_client(linkedin_emulator)
+    with pytest.raises(errors.AuthenticationError) as info:
+        client.send_events([event()])
+    assert ("LinkedIn OAuth token request failed: status 400, error '(unrecognised error code)'"
+            in caplog.text)
+    assert str(info.value) == (
+        "LinkedIn's OAuth endpoint refused the token request (it answered 400, error "
+        "'(unrecognised error code)'). Check client_id, client_secret and refresh_token, and "
+        "that oauth_token_url is LinkedIn's token endpoint.")
+    assert "SECRET" not in caplog.text

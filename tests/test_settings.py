@@ -8,9 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from singer_sdk.exceptions import ConfigValidationError
 
 from target_linkedin_conversions.errors import ConfigError
 from target_linkedin_conversions.settings import Settings, numbers_from_env
+from target_linkedin_conversions.tap import TapLinkedInConversions
+from target_linkedin_conversions.target import TargetLinkedInConversions
 
 
 def errors_of(config: dict) -> list[str]:
@@ -90,3 +93,80 @@ def test_max_reject_ratio_can_come_from_the_environment(tmp_path) -> None:
     assert ("Stopping: 1 of 1 rejected (100.0%: 1 records before sending, 0 events refused by "
             "LinkedIn), above max_reject_ratio 5.0%."
             in done.stderr)
+
+
+def test_secrets_lose_surrounding_whitespace() -> None:
+    connection = Settings.from_config({
+        "access_token": " tok-1\n", "client_id": "\tid-1 ", "client_secret": "secret-1\r\n",
+        "refresh_token": "\nrefresh-1"}).connection
+    assert (connection.access_token, connection.client_id, connection.client_secret,
+            connection.refresh_token) == ("tok-1", "id-1", "secret-1", "refresh-1")
+    assert errors_of({"access_token": " \n"}) == [
+        "set access_token, or client_id + client_secret + refresh_token"]
+
+
+def test_secrets_with_inner_whitespace_or_control_characters_are_refused_unquoted() -> None:
+    problems = errors_of({"access_token": "tok-SECRET 123", "client_id": "id\u200bX",
+                          "client_secret": "cs-SECRET\x00", "refresh_token": "rt-SECRET\n2"})
+    assert problems == [
+        f"{name} contains spaces, line breaks or control characters inside the value; paste "
+        "it again as one unbroken string"
+        for name in ("access_token", "client_id", "client_secret", "refresh_token")]
+    assert not any("SECRET" in problem for problem in problems)
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:99999", "the port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:0", "the port must be a number from 1 to 65535"),
+    ("http://127.0.0.1:8801:80", "the port must be a number from 1 to 65535"),
+    ("http://[::1", "its host cannot be parsed"),
+    ("http://127.0.0.1:8801 x", "it contains spaces or control characters"),
+    ("http://127.0.0.1:8801\n", "it contains spaces or control characters"),
+    ("ftp://127.0.0.1", "the scheme must be http or https"),
+    ("127.0.0.1:1", "the scheme must be http or https"),
+    ("http://:8801", "it names no host"),
+])
+def test_urls_that_requests_cannot_use_are_config_errors(url: str, problem: str) -> None:
+    for setting, example in (("api_base_url", "https://api.linkedin.com"),
+                             ("oauth_token_url", "https://www.linkedin.com/oauth/v2/accessToken")):
+        assert errors_of({"access_token": "t", setting: url}) == [
+            f"{setting} must be an http(s) URL such as {example} ({problem}); got {url!r}"]
+
+
+def test_url_credentials_are_refused_without_echoing_them() -> None:
+    assert errors_of({"access_token": "t", "oauth_token_url": "https://me:SECRET@h/token"}) == [
+        "oauth_token_url must be an http(s) URL such as "
+        "https://www.linkedin.com/oauth/v2/accessToken (it must not carry a user name or "
+        "password)"]
+
+
+def test_a_base_url_takes_no_query_but_usable_urls_pass() -> None:
+    assert errors_of({"access_token": "t", "api_base_url": "http://h:8801/?x=1"}) == [
+        "api_base_url must be an http(s) URL such as https://api.linkedin.com (a base URL "
+        "takes no query or fragment); got 'http://h:8801/?x=1'"]
+    connection = Settings.from_config({
+        "access_token": "t", "api_base_url": "http://[::1]:8801/",
+        "oauth_token_url": "https://127.0.0.1:65535/oauth?tenant=a"}).connection
+    assert connection.api_base_url == "http://[::1]:8801"
+    assert connection.oauth_token_url == "https://127.0.0.1:65535/oauth?tenant=a"
+
+
+def test_max_attempts_and_requests_per_minute_are_never_silently_replaced() -> None:
+    assert errors_of({"access_token": "t", "max_attempts": 0, "requests_per_minute": -1}) == [
+        "requests_per_minute must be a whole number of at least 0; got -1",
+        "max_attempts must be a whole number of at least 1; got 0"]
+    connection = Settings.from_config({"access_token": "t", "max_attempts": 1,
+                                       "requests_per_minute": 0}).connection
+    assert (connection.max_attempts, connection.requests_per_minute) == (1, 0)
+    defaults = Settings.from_config({"access_token": "t"}).connection
+    assert (defaults.max_attempts, defaults.requests_per_minute) == (6, 600)
+
+
+@pytest.mark.parametrize("plugin", [TargetLinkedInConversions, TapLinkedInConversions])
+def test_the_schema_states_the_minimums_so_the_sdk_refuses_them_first(plugin) -> None:
+    with pytest.raises(ConfigValidationError) as info:
+        plugin(config={"access_token": "t", "conversion_rule_id": "1", "max_attempts": 0,
+                       "requests_per_minute": -1}, parse_env_config=False)
+    assert info.value.errors == [
+        "-1 is less than the minimum of 0 in config['requests_per_minute']",
+        "0 is less than the minimum of 1 in config['max_attempts']"]

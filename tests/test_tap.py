@@ -4,6 +4,7 @@ receives, retries counted exactly, and the messages users see when LinkedIn says
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import io
 import json
@@ -20,6 +21,7 @@ import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from target_linkedin_conversions.auth import StaticTokenAuth
 from target_linkedin_conversions.emulator import Emulator
 from target_linkedin_conversions.errors import ConfigError
 from target_linkedin_conversions.streams import (
@@ -318,6 +320,40 @@ def test_refusals_stop_at_once_with_what_to_fix(
     assert message in caplog.text
     assert "serviceErrorCode" not in caplog.text  # no response body
     assert "not-a-valid-token" not in caplog.text
+
+
+def test_a_header_python_cannot_send_stops_without_its_value(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture, sleeps: list[float],
+) -> None:
+    tap = make_tap(linkedin_emulator)
+    tap.__dict__["linkedin_auth"] = StaticTokenAuth(token="tok-SECRET-123\n")  # past config
+
+    with pytest.raises(SystemExit) as stop:
+        sync(tap)
+
+    assert stop.value.code == 1
+    assert ("Stopping: GET /rest/adAccountUsers could not be sent: a header value is not valid "
+            "(ValueError); check access_token for stray characters") in caplog.text
+    assert "SECRET" not in caplog.text
+    assert linkedin_emulator.requests == []
+    assert sleeps == []
+
+
+def test_an_unusable_base_url_past_config_stops_cleanly(
+    linkedin_emulator: Emulator, caplog: pytest.LogCaptureFixture, sleeps: list[float],
+) -> None:
+    tap = make_tap(linkedin_emulator)
+    tap.__dict__["connection"] = dataclasses.replace(tap.connection,
+                                                     api_base_url="http://127.0.0.1:99999")
+
+    with pytest.raises(SystemExit) as stop:
+        sync(tap)
+
+    assert stop.value.code == 1
+    assert ("Stopping: stream 'ad_account_users' could not send its request: api_base_url is "
+            "not a usable URL (InvalidURL)") in caplog.text
+    assert "Traceback" not in caplog.text
+    assert sleeps == []
 
 
 def test_cli_401_prints_the_message_but_no_body_or_token(linkedin_emulator: Emulator,

@@ -153,6 +153,32 @@ def test_stream_without_any_rule_is_a_config_error(linkedin_emulator, tmp_path, 
     assert linkedin_emulator.requests == []
 
 
+def test_a_pasted_token_with_a_trailing_line_break_works(linkedin_emulator, tmp_path,
+                                                         capsys) -> None:
+    config = base_config(linkedin_emulator.url, tmp_path, access_token="test-token\r\n")
+    run = run_target(config, leads([{"id": 1, "email": JANE, "conversion_happened_at": now_ms()}]),
+                     capsys)
+    assert run.error is None
+    assert [e["eventId"] for e in linkedin_emulator.accepted_events] == [
+        derived_event_id("leads", [1], RULE)]
+
+
+def test_a_broken_secret_is_named_on_the_cli_without_its_value_or_a_traceback(
+        tmp_path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"access_token": "tok-SECRET 123", "conversion_rule_id": "1",
+                                  "api_base_url": "http://127.0.0.1:9", "check_rules": False}))
+    done = subprocess.run(
+        [sys.executable, "-m", "target_linkedin_conversions.target", "--config", str(config)],
+        input="", capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 1
+    assert ("ERROR    | target-linkedin-conversions    | access_token contains spaces, line "
+            "breaks or control characters inside the value; paste it again as one unbroken "
+            "string") in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "SECRET" not in done.stderr + done.stdout
+
+
 def test_no_token_email_or_name_in_logs_at_debug(linkedin_emulator, tmp_path, capsys,
                                                  caplog) -> None:
     caplog.set_level(logging.DEBUG)
