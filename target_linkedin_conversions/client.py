@@ -37,6 +37,7 @@ _INDEX_PATTERNS = (
 _INDICES = re.compile(r"indices\s*\[([\d,\s]+)\]")
 _BODY_ENCODER = msgspec.json.Encoder(decimal_format="string")
 _QUOTED = re.compile(r'"[^"]*"')
+_SAFE_CODE = re.compile(r"[A-Za-z0-9_.]{1,64}|no code")
 _EMAIL_LIKE = re.compile(r"\S+@\S+")
 
 
@@ -399,9 +400,11 @@ def error_fields(response: requests.Response) -> tuple[str, str]:
         return "no code", sanitize(response.reason or "", limit=200)
     if not isinstance(body, dict):
         return "no code", ""
-    code = body.get("code") or body.get("serviceErrorCode") or body.get("error") or "no code"
+    code = str(body.get("code") or body.get("serviceErrorCode") or body.get("error") or "no code")
+    if not _SAFE_CODE.fullmatch(code):  # LinkedIn's codes are like VERSION_MISSING or 101
+        code = "unrecognised code"
     message = body.get("message") or body.get("error_description") or ""
-    return str(code)[:64], sanitize(str(message), limit=300)
+    return code, sanitize(str(message), limit=300)
 
 
 def element_errors(message: str) -> dict[int, str]:

@@ -565,6 +565,27 @@ def rule_urn(value: str | int) -> str:
     return text if text.startswith(RULE_URN_PREFIX) else RULE_URN_PREFIX + text
 
 
+_CONFIG_PATH = re.compile(r" in config\['([^']+)'\]")
+
+
+def without_secret_values(errors: t.Iterable[str], schema: t.Mapping[str, t.Any]) -> list[str]:
+    """singer-sdk's config errors, with those about a secret setting rewritten value-free.
+
+    The SDK's messages start with the offending value ("12345 is not of type 'string' in
+    config['access_token']"), and it logs them at ERROR.
+    """
+    secrets = {name for name, spec in schema.get("properties", {}).items()
+               if spec.get("secret") or spec.get("writeOnly")}
+    redacted = []
+    for error in errors:
+        match = _CONFIG_PATH.search(error)
+        if match and match.group(1) in secrets:
+            error = (f"config['{match.group(1)}'] has a value of the wrong type or form (not "
+                     "shown: the setting is secret)")
+        redacted.append(error)
+    return redacted
+
+
 def numbers_from_env(env_config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]
                      ) -> dict[str, t.Any]:
     """ENV_CONFIG (as singer-sdk parsed it) with the text of `number` settings made numbers.

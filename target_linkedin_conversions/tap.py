@@ -14,6 +14,7 @@ import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.exceptions import FatalAPIError as SDKFatalAPIError
 from singer_sdk.exceptions import RetriableAPIError as SDKRetriableAPIError
 
@@ -24,6 +25,7 @@ from target_linkedin_conversions.settings import (
     ACCOUNT_URN_PREFIX,
     CONNECTION_PROPERTIES,
     Connection,
+    without_secret_values,
 )
 from target_linkedin_conversions.streams import STREAM_TYPES, AdAccountUsersStream, urn_id
 
@@ -78,6 +80,17 @@ class TapLinkedInConversions(Tap):
     name = "tap-linkedin-conversions"
     package_name = "target-linkedin-conversions"
     config_jsonschema = CONFIG_SCHEMA
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The SDK's config check, without the values of secret settings in its messages.
+
+        Overrides singer-sdk 0.54's private hook (pinned ~=0.54.9; tests/test_settings.py).
+        """
+        try:
+            return super()._validate_config(raise_errors=raise_errors)
+        except ConfigValidationError as exc:
+            errors = without_secret_values(exc.errors, self.config_jsonschema)
+            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
 
     def discover_streams(self) -> list[LinkedInStream]:
         """The fixed stream list; no HTTP here (the SDK's test kit calls it at collection)."""

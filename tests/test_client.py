@@ -203,6 +203,16 @@ def test_403_names_scopes_and_roles(linkedin_emulator, sleeps) -> None:
     assert "ACCOUNT_MANAGER" in str(info.value)
 
 
+def test_an_error_code_that_is_not_a_plain_code_is_never_repeated(linkedin_emulator,
+                                                                   sleeps) -> None:
+    linkedin_emulator.faults.script(EVENTS, [{"status": 500, "body": {
+        "code": "jane.doe@example.com secret", "message": "boom"}}])
+    client, _ = client_for(linkedin_emulator, max_attempts=1)
+    with pytest.raises(errors.RetriableAPIError) as info:
+        client.send_events([event()])
+    assert str(info.value) == "LinkedIn answered 500 (unrecognised code): boom"
+
+
 def test_426_names_the_version_and_the_setting(linkedin_emulator, sleeps) -> None:
     client, _ = client_for(linkedin_emulator, linkedin_version="202501")
     with pytest.raises(errors.VersionSunsetError) as info:

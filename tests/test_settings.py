@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -170,3 +171,17 @@ def test_the_schema_states_the_minimums_so_the_sdk_refuses_them_first(plugin) ->
     assert info.value.errors == [
         "-1 is less than the minimum of 0 in config['requests_per_minute']",
         "0 is less than the minimum of 1 in config['max_attempts']"]
+
+
+@pytest.mark.parametrize("script", ["target-linkedin-conversions", "tap-linkedin-conversions"])
+def test_a_secret_of_the_wrong_type_is_named_without_its_value(tmp_path, script: str) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"access_token": 987654321, "client_secret": ["s3cr3t-value"],
+                                  "conversion_rule_id": "104001"}))
+    done = subprocess.run([str(pathlib.Path(sys.executable).parent / script), "--config",
+                           str(config)], input="", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "987654321" not in done.stderr and "s3cr3t-value" not in done.stderr
+    for name in ("access_token", "client_secret"):
+        assert (f"config['{name}'] has a value of the wrong type or form (not shown: the "
+                "setting is secret)") in done.stderr
