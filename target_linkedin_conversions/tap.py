@@ -14,7 +14,6 @@ import typing as t
 
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.exceptions import FatalAPIError as SDKFatalAPIError
 from singer_sdk.exceptions import RetriableAPIError as SDKRetriableAPIError
 
@@ -25,7 +24,7 @@ from target_linkedin_conversions.settings import (
     ACCOUNT_URN_PREFIX,
     CONNECTION_PROPERTIES,
     Connection,
-    without_secret_values,
+    SettingsHooks,
 )
 from target_linkedin_conversions.streams import STREAM_TYPES, AdAccountUsersStream, urn_id
 
@@ -74,23 +73,12 @@ CONFIG_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
-class TapLinkedInConversions(Tap):
+class TapLinkedInConversions(SettingsHooks, Tap):
     """Ad accounts, campaign groups, campaigns, creatives, conversion rules and associations."""
 
     name = "tap-linkedin-conversions"
     package_name = "target-linkedin-conversions"
     config_jsonschema = CONFIG_SCHEMA
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's config check, without the values of secret settings in its messages.
-
-        Overrides singer-sdk 0.54's private hook (pinned ~=0.54.9; tests/test_settings.py).
-        """
-        try:
-            return super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            errors = without_secret_values(exc.errors, self.config_jsonschema)
-            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
 
     def discover_streams(self) -> list[LinkedInStream]:
         """The fixed stream list; no HTTP here (the SDK's test kit calls it at collection)."""

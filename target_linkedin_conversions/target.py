@@ -12,7 +12,6 @@ import msgspec
 from singer_sdk import Target
 from singer_sdk.contrib.msgspec import MsgSpecReader, decoder
 from singer_sdk.exceptions import (
-    ConfigValidationError,
     InvalidInputLine,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
@@ -36,12 +35,7 @@ from target_linkedin_conversions.rejects import (
 )
 from target_linkedin_conversions.report import ProgressLogger, RunStats
 from target_linkedin_conversions.rules import ResolvedRules, RuleManager
-from target_linkedin_conversions.settings import (
-    CONFIG_SCHEMA,
-    Settings,
-    numbers_from_env,
-    without_secret_values,
-)
+from target_linkedin_conversions.settings import CONFIG_SCHEMA, Settings, SettingsHooks
 from target_linkedin_conversions.sink import ConversionsSink
 
 _MALFORMED = "_MALFORMED_LINE"
@@ -114,7 +108,7 @@ def _is_usable(message: t.Any) -> bool:
     return True
 
 
-class TargetLinkedInConversions(Target):
+class TargetLinkedInConversions(SettingsHooks, Target):
     """Sends Singer records to LinkedIn's Conversions API as conversion events."""
 
     name = "target-linkedin-conversions"
@@ -143,26 +137,6 @@ class TargetLinkedInConversions(Target):
         if self.settings.dry_run:
             self.logger.info("Dry run: requests go to '%s'; nothing is sent to LinkedIn",
                              self.settings.dry_run_path)
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's config check, without the values of secret settings in its messages.
-
-        Overrides singer-sdk 0.54's private hook (pinned ~=0.54.9; tests/test_settings.py).
-        """
-        try:
-            return super()._validate_config(raise_errors=raise_errors)
-        except ConfigValidationError as exc:
-            errors = without_secret_values(exc.errors, self.config_jsonschema)
-            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
-
-    @property
-    def _env_var_config(self) -> dict[str, t.Any]:  # type: ignore[override]
-        """Settings from environment variables, `number` settings as numbers.
-
-        Overrides singer-sdk 0.54's private hook, which `__init__` reads once when env
-        parsing is on (pinned ~=0.54.9; covered by tests/test_settings.py).
-        """
-        return numbers_from_env(super()._env_var_config, self.config_jsonschema)
 
     def listen(self, file_input: t.IO[str] | None = None) -> None:  # type: ignore[misc]
         """Process all input, then log the run summary whether the run succeeded or not.

@@ -185,3 +185,4 @@ def test_a_secret_of_the_wrong_type_is_named_without_its_value(tmp_path, script:
     for name in ("access_token", "client_secret"):
         assert (f"config['{name}'] has a value of the wrong type or form (not shown: the "
                 "setting is secret)") in done.stderr
+
