@@ -7,6 +7,7 @@ handling; a mistyped path or a stray comma there is the commonest first-run mist
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import typing as t
@@ -22,9 +23,28 @@ def _run(plugin: type[PluginBase], prog: str) -> None:
         plugin.cli()
     except FileNotFoundError as exc:
         sys.exit(f"{prog}: {exc} Check the path given to --config.")
-    except (json.JSONDecodeError, simplejson.JSONDecodeError) as exc:
-        sys.exit(f"{prog}: a --config file is not valid JSON (line {exc.lineno}, column "
-                 f"{exc.colno}: {exc.msg}).")
+    except (json.JSONDecodeError, simplejson.JSONDecodeError):
+        sys.exit(f"{prog}: {_unreadable_config(sys.argv[1:])}")
+
+
+def _unreadable_config(argv: t.Sequence[str]) -> str:
+    """Which `--config` file in ARGV is not JSON, and where (the parser's message names no
+    file, and shows no value: a config file holds secrets)."""
+    paths = [value for flag, value in itertools.pairwise(argv) if flag == "--config"]
+    paths += [arg.split("=", 1)[1] for arg in argv if arg.startswith("--config=")]
+    for path in paths:
+        if path == "ENV":
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                json.load(handle)
+        except json.JSONDecodeError as exc:
+            what = exc.msg.removesuffix(" at")  # "Invalid control character at"
+            return (f"--config file {path!r} is not valid JSON: {what} (line {exc.lineno}, "
+                    f"column {exc.colno}).")
+        except (OSError, UnicodeError):
+            continue
+    return "a --config file is not valid JSON."
 
 
 def target_main() -> None:

@@ -405,9 +405,11 @@ class Connection:
         secrets = {name: _secret_or_error(config.get(name), name, errors)
                    for name in SECRET_SETTINGS}
         errors.extend(_auth_errors(secrets, token_required=token_required))
+        urls = {}
         for setting, example in (("api_base_url", DEFAULT_API_BASE_URL),
                                  ("oauth_token_url", DEFAULT_OAUTH_TOKEN_URL)):
             url = config.get(setting)
+            urls[setting] = url = url.strip() if isinstance(url, str) else url
             problem = _url_problem(url, base=setting == "api_base_url") if url else None
             if problem:
                 errors.append(f"{setting} must be an http(s) URL such as {example} ({problem})"
@@ -420,8 +422,8 @@ class Connection:
             client_id=secrets["client_id"],
             client_secret=secrets["client_secret"],
             refresh_token=secrets["refresh_token"],
-            oauth_token_url=config.get("oauth_token_url") or DEFAULT_OAUTH_TOKEN_URL,
-            api_base_url=(config.get("api_base_url") or DEFAULT_API_BASE_URL).rstrip("/"),
+            oauth_token_url=urls["oauth_token_url"] or DEFAULT_OAUTH_TOKEN_URL,
+            api_base_url=(urls["api_base_url"] or DEFAULT_API_BASE_URL).rstrip("/"),
             linkedin_version=version,
             connect_timeout=float(config.get("connect_timeout") or 10),
             read_timeout=float(config.get("read_timeout") or 60),
@@ -742,6 +744,8 @@ def _url_problem(url: t.Any, *, base: bool) -> str | None:
         return "it must not carry a user name or password"
     if base and (parts.query or parts.fragment or url.endswith(("?", "#"))):
         return "a base URL takes no query or fragment"
+    if base and (parts.path.rstrip("/").endswith("/rest") or "/rest/" in parts.path):
+        return "leave /rest out: the target adds /rest/... to the base URL itself"
     try:
         parse_url(url)
     except LocationParseError:

@@ -24,10 +24,13 @@ def test_a_missing_config_file_is_one_line(tmp_path, script: str) -> None:
 
 
 def test_a_config_file_that_is_not_json_is_one_line(tmp_path) -> None:
-    config = tmp_path / "config.json"
-    config.write_text('{"access_token": "s3cret-token",\n "api_base_url": }')
+    good, config = tmp_path / "good.json", tmp_path / "config.json"
+    good.write_text('{"conversion_rule_id": "104001"}')
+    config.write_text('{"access_token": "s3cret-token\n",\n "api_base_url": }')
     done = subprocess.run([str(venv_bin() / "target-linkedin-conversions"), "--config",
-                           str(config)], input="", capture_output=True, text=True, timeout=60)
+                           str(good), "--config", str(config)], input="", capture_output=True,
+                          text=True, timeout=60)
     assert done.returncode == 1
-    assert done.stderr == ("target-linkedin-conversions: a --config file is not valid JSON "
-                           "(line 2, column 18: Expecting value).\n")
+    assert done.stderr == (f"target-linkedin-conversions: --config file {str(config)!r} is not "
+                           "valid JSON: Invalid control character (line 1, column 31).\n")
+    assert "s3cret" not in done.stderr

@@ -122,7 +122,7 @@ def test_secrets_with_inner_whitespace_or_control_characters_are_refused_unquote
     ("http://127.0.0.1:8801:80", "the port must be a number from 1 to 65535"),
     ("http://[::1", "its host cannot be parsed"),
     ("http://127.0.0.1:8801 x", "it contains spaces or control characters"),
-    ("http://127.0.0.1:8801\n", "it contains spaces or control characters"),
+    ("http://127.0.0.1:8801/a\tb", "it contains spaces or control characters"),
     ("ftp://127.0.0.1", "the scheme must be http or https"),
     ("127.0.0.1:1", "the scheme must be http or https"),
     ("http://:8801", "it names no host"),
@@ -150,6 +150,18 @@ def test_a_base_url_takes_no_query_but_usable_urls_pass() -> None:
         "oauth_token_url": "https://127.0.0.1:65535/oauth?tenant=a"}).connection
     assert connection.api_base_url == "http://[::1]:8801"
     assert connection.oauth_token_url == "https://127.0.0.1:65535/oauth?tenant=a"
+
+
+def test_a_base_url_with_the_rest_path_is_refused_and_spaces_around_urls_are_dropped() -> None:
+    for url in ("http://127.0.0.1:8787/rest", "https://api.linkedin.com/rest/"):
+        assert errors_of({"access_token": "t", "api_base_url": url}) == [
+            "api_base_url must be an http(s) URL such as https://api.linkedin.com (leave /rest "
+            f"out: the target adds /rest/... to the base URL itself); got {url!r}"]
+    connection = Settings.from_config({
+        "access_token": "t", "api_base_url": " http://127.0.0.1:8787\n",
+        "oauth_token_url": "\thttp://127.0.0.1:8787/oauth/v2/accessToken "}).connection
+    assert connection.api_base_url == "http://127.0.0.1:8787"
+    assert connection.oauth_token_url == "http://127.0.0.1:8787/oauth/v2/accessToken"
 
 
 def test_max_attempts_and_requests_per_minute_are_never_silently_replaced() -> None:
