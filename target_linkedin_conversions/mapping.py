@@ -392,8 +392,8 @@ class EventBuilder:
             missing = key_properties[keys.index(None)]
             raise _RecordProblemError(
                 "missing_key_value",
-                f"key property '{missing}' is null, so no eventId can be derived for the record; "
-                "fix the key or map event_id",
+                f"key property '{missing}' is missing or null, so no eventId can be derived for "
+                "the record; fix the key or map event_id",
             )
         return derived_event_id(self.stream.name, keys, rule)
 

@@ -97,6 +97,24 @@ class ConversionsReader(MsgSpecReader):
             LOGGER.warning("Ignoring a Singer message of unknown type '%s'", str(kind)[:40])
 
 
+class _StreamMapFailedError(Exception):
+    """A stream map's expression raised; the message names the error type only."""
+
+
+class _GuardedTransform:
+    """A stream map's `transform` whose failures name no value (the SDK's repeat the record's)."""
+
+    def __init__(self, transform: t.Callable[[dict], dict | None]) -> None:
+        self._transform = transform
+
+    def __call__(self, record: dict) -> dict | None:
+        try:
+            return self._transform(record)
+        except Exception as exc:
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            raise _StreamMapFailedError(type(cause).__name__) from None
+
+
 def _is_usable(message: t.Any) -> bool:
     """A dict with a type; a RECORD's record and a SCHEMA's schema must be objects."""
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -208,6 +226,30 @@ class TargetLinkedInConversions(SettingsHooks, Target):
             raise InvalidStreamSchemaError(f"the SCHEMA message for stream '{name[:100]}' "
                                            f"cannot be used: {problem}")
         super()._process_schema_message(message_dict)
+        for stream_map in self.mapper.stream_maps.get(stream, ()):
+            if not isinstance(stream_map.transform, _GuardedTransform):
+                stream_map.transform = _GuardedTransform(stream_map.transform)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """The SDK's record path; a record a stream map fails on becomes a reject.
+
+        A map expression that fails (`int(email)` on an address, say) would otherwise stop the
+        run with a traceback whose message holds the value. Overrides singer-sdk 0.54's
+        private hook (pinned ~=0.54.9; tests/test_bad_input.py).
+        """
+        try:
+            super()._process_record_message(message_dict)
+        except _StreamMapFailedError as exc:
+            stream = message_dict["stream"]
+            self.rejects.write(
+                stream=stream, reason="stream_map_failed",
+                message=f"a stream map of stream '{stream}' failed on this record ({exc})",
+                record=message_dict["record"],
+                key_properties=self.mapper.stream_maps[stream][0].raw_key_properties or [])
+            self.stats.read()
+            self.stats.reject("stream_map_failed")
+            self.logger.warning("A stream map of stream '%s' failed on a record (%s); written to "
+                                "the rejects output", stream, exc)
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         """Ignore ACTIVATE_VERSION: LinkedIn keeps no table versions, and sent conversion events

@@ -269,3 +269,36 @@ def test_a_mapping_bug_is_a_reject_not_a_crash(linkedin_emulator, tmp_path, caps
     assert (reject["reason"], reject["message"], reject["record"]["id"]) == (
         "mapping_failed", "the target failed to map this record (TypeError)", 2)
     assert "alice" not in "\n".join(r.getMessage() for r in caplog.records).lower()
+
+
+def test_a_stream_map_that_fails_on_a_record_rejects_it_without_its_values(
+        linkedin_emulator, tmp_path, capsys, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    config = base_config(linkedin_emulator.url, tmp_path,
+                         stream_maps={"leads": {"external_id": "int(email)"}})
+    at = now_ms()
+    rows = [{"id": 1, "email": "12345", "conversion_happened_at": at},
+            {"id": 2, "email": ALICE, "conversion_happened_at": at}]
+    run = run_target(config, leads(rows, final_state={"bookmarks": {"leads": 2}}), capsys)
+    assert run.error is None
+    assert [e["user"]["externalIds"] for e in linkedin_emulator.accepted_events] == [["12345"]]
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["reason"], reject["message"], reject["record"], reject["key_properties"]) == (
+        "stream_map_failed", "a stream map of stream 'leads' failed on this record "
+        "(ValueError)", rows[1], ["id"])
+    assert run.states == [{"bookmarks": {"leads": 2}}]
+    assert "alice" not in "\n".join(r.getMessage() for r in caplog.records).lower()
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_record_without_its_key_is_rejected_and_the_others_are_sent(
+        linkedin_emulator, tmp_path, capsys) -> None:
+    at = now_ms()
+    rows = [{"id": 1, "email": ALICE, "conversion_happened_at": at},
+            {"email": "bob@example.com", "conversion_happened_at": at},
+            {"id": 3, "email": "carol@example.com", "conversion_happened_at": at}]
+    run = run_target(base_config(linkedin_emulator.url, tmp_path), leads(rows), capsys)
+    assert run.error is None
+    assert len(linkedin_emulator.accepted_events) == 2
+    (reject,) = read_rejects(tmp_path)
+    assert (reject["reason"], reject["record"]) == ("missing_key_value", rows[1])

@@ -243,8 +243,8 @@ def test_null_key_property_is_rejected_instead_of_sharing_one_event_id() -> None
     result = rejection({"id": None, "conversion_happened_at": NOW_MS, "email": "a@b.co"},
                        keys=("id",))
     assert (result.reason, result.message) == (
-        "missing_key_value", "key property 'id' is null, so no eventId can be derived for the "
-        "record; fix the key or map event_id")
+        "missing_key_value", "key property 'id' is missing or null, so no eventId can be "
+        "derived for the record; fix the key or map event_id")
     mapped = {"id": None, "event_id": "order-1", "conversion_happened_at": NOW_MS,
               "email": "a@b.co"}
     assert events(mapped, keys=("id",))[0]["eventId"] == "order-1"
