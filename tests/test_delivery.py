@@ -210,8 +210,9 @@ def test_a_rejects_file_replays_with_the_same_event_ids(linkedin_emulator, tmp_p
     linkedin_emulator.reset()
     replay = list(replay_messages(rejected))
     assert replay[0] == {"type": "SCHEMA", "stream": "leads", "key_properties": ["id"],
-                         "schema": {"type": "object", "properties": {},
-                                    "additionalProperties": True}}
+                         "schema": {"type": "object", "additionalProperties": True,
+                                    "properties": {"id": {}, "email": {},
+                                                   "conversion_happened_at": {}}}}
     (tmp_path / "rejects.jsonl").unlink()
     run = run_target(base_config(linkedin_emulator.url, tmp_path), replay, capsys)
     assert run.error is None
@@ -233,3 +234,35 @@ def test_replay_command_line(tmp_path) -> None:
     assert [json.loads(line)["type"] for line in done.stdout.splitlines()] == ["SCHEMA",
                                                                              "RECORD"]
     assert done.stderr == "replayed 1 record(s) from 3 rejected rows\n"
+
+
+def test_equal_rejected_records_of_a_keyless_stream_replay_as_two() -> None:
+    row = {"stream": "k", "reason": "no_conversion_rule", "key_properties": [],
+           "record": {"email": "a@b.co", "plan": "b"}, "event": None}
+    replay = list(replay_messages([row, dict(row)]))
+    assert [m["type"] for m in replay] == ["SCHEMA", "RECORD", "RECORD"]
+    refused = {**row, "reason": "linkedin_rejected",
+               "event": {"conversion": "urn:lla:llaPartnerConversion:1"}}
+    # The same event refused twice (two runs' rows, or two equal records): two records.
+    assert sum(m["type"] == "RECORD" for m in replay_messages([refused, dict(refused)])) == 2
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (None, "cannot read {path!r}: No such file or directory"),
+    (b'{"stream": "leads", "reason": "x"}\n{"access_token": "x", ', "{path!r} line 2 is not a "
+     "reject row (a JSON object); is this a rejects file of target-linkedin-conversions, "
+     "written whole?"),
+    (b"[1, 2]\n", "{path!r} line 1 is not a reject row (a JSON object); is this a rejects file "
+     "of target-linkedin-conversions, written whole?"),
+    (b"\xff\xfe{}\n", "cannot read {path!r}: UnicodeDecodeError"),
+])
+def test_replay_of_an_unreadable_file_is_one_line(tmp_path, content: bytes | None,
+                                                  problem: str) -> None:
+    path = tmp_path / "rejects.jsonl"
+    if content is not None:
+        path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "target_linkedin_conversions.replay", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == "linkedin-conversions-replay: " + problem.format(path=str(path)) + "\n"
