@@ -7,6 +7,7 @@ table are generated from it), so names here never change silently.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import typing as t
 import urllib.parse
@@ -630,8 +631,34 @@ class SettingsHooks:
     @property
     def _env_var_config(self) -> dict[str, t.Any]:
         """Settings from environment variables, `number` settings as numbers (the SDK's
-        `__init__` reads this once when env parsing is on)."""
+        `__init__` reads this once when env parsing is on).
+
+        A whole-number setting whose variable is no number is a config error naming the
+        variable (the SDK's `int()` would fail with a traceback that shows the value).
+        """
+        prefix = self._env_var_prefix  # type: ignore[attr-defined]
+        problems = [
+            f"environment variable {prefix}{name.upper()} must be a whole number ({name})"
+            for name, spec in self.config_jsonschema.get("properties", {}).items()
+            if _is_integer_setting(spec)
+            and not _is_whole_number(os.environ.get(f"{prefix}{name.upper()}", "0"))
+        ]
+        if problems:
+            raise ConfigValidationError("Config validation failed", errors=problems)
         return numbers_from_env(super()._env_var_config, self.config_jsonschema)  # type: ignore[misc]
+
+
+def _is_integer_setting(spec: t.Mapping[str, t.Any]) -> bool:
+    types = spec.get("type", [])
+    return "integer" in ([types] if isinstance(types, str) else types)
+
+
+def _is_whole_number(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _ratio_or_error(value: t.Any, errors: list[str]) -> float | None:
