@@ -81,6 +81,8 @@ def to_epoch_ms(value: t.Any) -> int:
         text = value.strip()
         if "-" in text[1:] or "T" in text:  # a date (basic or extended ISO-8601), not an epoch
             return _iso_ms(text)
+        if len(text) == 8 and text.isdigit():  # 20261204: an epoch would be 1970
+            return _iso_ms(text)
         value = text
     elif isinstance(value, bool):
         raise ValueError("a boolean is not a time")
@@ -197,6 +199,9 @@ class EventBuilder:
         get = record.get
         replayed = get(REPLAY_RULES_COLUMN)
         if replayed is not None:
+            if not (isinstance(replayed, list) and all(isinstance(r, str) for r in replayed)):
+                return Rejection("invalid_value", f"column '{REPLAY_RULES_COLUMN}' (written by "
+                                 "linkedin-conversions-replay) must be a list of rule URNs")
             rules = _replayed_rules(rules, replayed)  # type: ignore[arg-type]
         columns = self.columns
         dropped: list[str] = []
@@ -425,11 +430,10 @@ _UNSEEN: t.Any = object()
 REPLAY_RULES_COLUMN = "__linkedin_replay_conversions"
 
 
-def _replayed_rules(rules: tuple[str, ...], replayed: t.Any) -> tuple[str, ...]:
+def _replayed_rules(rules: tuple[str, ...], replayed: list[str]) -> tuple[str, ...]:
     """The RULES a replayed record was refused for; all of them when the stream's mapping has
     changed since (none of the refused rules is mapped any more)."""
-    wanted = set(replayed) if isinstance(replayed, list) else set()
-    kept = tuple(rule for rule in rules if rule in wanted)
+    kept = tuple(rule for rule in rules if rule in replayed)
     return kept or rules
 
 

@@ -7,6 +7,7 @@ table are generated from it), so names here never change silently.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import os
 import re
 import typing as t
@@ -314,7 +315,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "max_requests_in_flight",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=2,
         description="Batches sent in the background while the next ones are read (0 = send "
         "each batch before reading on). Two hide LinkedIn's ~100 ms per batch (one leaves "
@@ -411,6 +412,9 @@ class Connection:
                                  ("oauth_token_url", DEFAULT_OAUTH_TOKEN_URL)):
             url = config.get(setting)
             urls[setting] = url = url.strip() if isinstance(url, str) else url
+            if url == "":  # an unset variable behind it must not mean LinkedIn's production
+                errors.append(f"{setting} is empty; leave it out to use {example}")
+                continue
             problem = _url_problem(url, base=setting == "api_base_url") if url else None
             if problem:
                 errors.append(f"{setting} must be an http(s) URL such as {example} ({problem})"
@@ -475,6 +479,7 @@ class Settings:
                               "events per request)")
         if int(config.get("max_clock_skew_seconds") or 0) < 0:
             errors.append("max_clock_skew_seconds cannot be negative")
+        in_flight = _at_least(config, "max_requests_in_flight", 2, 0, errors)
         if errors:
             raise ConfigError(*errors)
         return cls(
@@ -488,7 +493,7 @@ class Settings:
             rejects_path=config.get("rejects_path") or "linkedin-conversions-rejects.jsonl",
             max_clock_skew_seconds=int(config.get("max_clock_skew_seconds", 300)),
             max_reject_ratio=ratio,
-            max_requests_in_flight=max(0, int(config.get("max_requests_in_flight", 2))),
+            max_requests_in_flight=in_flight,
             progress_interval_seconds=float(config.get("progress_interval_seconds", 60)),
             check_rules=bool(config.get("check_rules", True)),
             create_missing_rules=bool(config.get("create_missing_rules")),
@@ -669,7 +674,8 @@ def _ratio_or_error(value: t.Any, errors: list[str]) -> float | None:
     except (TypeError, ValueError):
         ratio = -1.0
     if not 0 <= ratio <= 1:
-        errors.append(f"max_reject_ratio must be a number from 0 to 1; got {value!r}")
+        shown = value if isinstance(value, (int, float, decimal.Decimal)) else repr(value)
+        errors.append(f"max_reject_ratio must be a number from 0 to 1; got {shown}")
         return None
     return ratio
 

@@ -204,9 +204,10 @@ class TargetLinkedInConversions(SettingsHooks, Target):
                 with writing(self.settings.dry_run_path, "dry_run_path"):
                     self._dry_run_file.close()
         except OutputWriteError as exc:
+            if failed:  # the run already stopped, most likely for this same reason
+                return
             self.logger.error("Stopping: %s", exc)
-            if not failed:
-                raise SystemExit(1) from None
+            raise SystemExit(1) from None
 
     def _process_schema_message(self, message_dict: dict) -> None:
         """Refuse a SCHEMA the SDK cannot register (it would fail with a bare TypeError)."""

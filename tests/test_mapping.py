@@ -273,3 +273,17 @@ def test_replayed_record_sends_only_the_rules_it_was_refused_for() -> None:
     # The mapping changed since (104003 no longer mapped): every current rule is sent.
     stale = {**base, REPLAY_RULES_COLUMN: ["urn:lla:llaPartnerConversion:999"]}
     assert len(events(stale, config=RULE_MAP_CONFIG, stream="events")) == 2
+
+
+def test_a_junk_replay_column_is_a_reject_not_a_crash() -> None:
+    base = {"conversion_happened_at": NOW_MS, "email": "a@b.co", "kind": "purchase"}
+    for junk in ([[1]], [{"a": 1}], "urn:lla:llaPartnerConversion:104003"):
+        result = rejection({**base, REPLAY_RULES_COLUMN: junk}, config=RULE_MAP_CONFIG,
+                           stream="events")
+        assert (result.reason, result.message) == (
+            "invalid_value", "column '__linkedin_replay_conversions' (written by "
+            "linkedin-conversions-replay) must be a list of rule URNs")
+
+
+def test_a_basic_iso_date_is_a_date_not_an_epoch() -> None:
+    assert to_epoch_ms("20261201") == to_epoch_ms("2026-12-01") == 1_796_083_200_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import os
 import pathlib
@@ -162,6 +163,20 @@ def test_a_base_url_with_the_rest_path_is_refused_and_spaces_around_urls_are_dro
         "oauth_token_url": "\thttp://127.0.0.1:8787/oauth/v2/accessToken "}).connection
     assert connection.api_base_url == "http://127.0.0.1:8787"
     assert connection.oauth_token_url == "http://127.0.0.1:8787/oauth/v2/accessToken"
+
+
+def test_negative_batches_in_flight_and_an_odd_ratio_are_named_plainly() -> None:
+    assert errors_of({"access_token": "t", "max_requests_in_flight": -1,
+                      "max_reject_ratio": decimal.Decimal("1.5")}) == [
+        "max_reject_ratio must be a number from 0 to 1; got 1.5",
+        "max_requests_in_flight must be a whole number of at least 0; got -1"]
+
+
+def test_an_empty_url_is_an_error_not_linkedins_production() -> None:
+    assert errors_of({"access_token": "t", "api_base_url": " ", "oauth_token_url": ""}) == [
+        "api_base_url is empty; leave it out to use https://api.linkedin.com",
+        "oauth_token_url is empty; leave it out to use "
+        "https://www.linkedin.com/oauth/v2/accessToken"]
 
 
 def test_max_attempts_and_requests_per_minute_are_never_silently_replaced() -> None:
