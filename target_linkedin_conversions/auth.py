@@ -99,8 +99,14 @@ class RefreshTokenAuth(_KeepsURL, OAuthAuthenticator):
             raise AuthenticationError(_refusal(status, self._error_code), status=401) from None
         except (KeyError, TypeError, ValueError):  # not an object, or no token in it
             raise AuthenticationError(_EMPTY_ANSWER, status=401) from None
-        if not isinstance(self.access_token, str) or not self.access_token:
+        token = self.access_token.strip() if isinstance(self.access_token, str) else None
+        if not token:
             raise AuthenticationError(_EMPTY_ANSWER, status=401)
+        if any(char.isspace() or not char.isprintable() for char in token):
+            msg = ("LinkedIn's OAuth endpoint answered with an access token that holds spaces or "
+                   "control characters, which no request can carry; check oauth_token_url")
+            raise AuthenticationError(msg, status=401)
+        self.access_token = token
         LOGGER.info("Obtained a new LinkedIn access token from the refresh token")
 
     def handle_error(self, *, content: str, status_code: int | None) -> None:
@@ -122,7 +128,8 @@ _SAFE_OAUTH_CODE = re.compile(r"[a-z_]{1,64}")  # RFC 6749's codes; anything els
 _UNSAFE_CODE = "(unrecognised error code)"
 _UNREACHABLE = (requests.Timeout, requests.ConnectionError,
                 requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
-_EMPTY_ANSWER = "LinkedIn's OAuth endpoint answered without an access token; check oauth_token_url"
+_EMPTY_ANSWER = ("LinkedIn's OAuth endpoint answered without a usable access token (none, or an "
+                 "expiry that is no number); check oauth_token_url")
 
 
 def _refusal(status: str, code: str | None) -> str:

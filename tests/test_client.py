@@ -343,7 +343,7 @@ def test_a_token_answer_without_a_token_is_a_clear_error(linkedin_emulator, slee
     linkedin_emulator.faults.script("/oauth/v2/accessToken", [
         {"status": 200, "body": {"expires_in": 60}}])
     client, _ = refreshing_client(linkedin_emulator)
-    with pytest.raises(errors.AuthenticationError, match="answered without an access token"):
+    with pytest.raises(errors.AuthenticationError, match="answered without a usable access "):
         client.send_events([event()])
 
 
@@ -382,18 +382,31 @@ def test_an_unusable_token_url_past_config_names_oauth_token_url(linkedin_emulat
     assert linkedin_emulator.requests == []
 
 
-
 @pytest.mark.parametrize("body", [["x"], "just text", 42, {"access_token": None},
-                                  {"access_token": ""}, {"access_token": 7}])
+                                  {"access_token": ""}, {"access_token": 7},
+                                  {"access_token": "tok", "expires_in": "soon"}])
 def test_a_token_answer_that_is_not_an_object_with_a_token_is_a_clear_error(
         linkedin_emulator, sleeps, body) -> None:
     linkedin_emulator.faults.script("/oauth/v2/accessToken", [{"status": 200, "body": body}])
     client, _ = refreshing_client(linkedin_emulator)
     with pytest.raises(errors.AuthenticationError) as info:
         client.send_events([event()])
-    assert str(info.value) == ("LinkedIn's OAuth endpoint answered without an access token; "
-                               "check oauth_token_url")
+    assert str(info.value) == ("LinkedIn's OAuth endpoint answered without a usable access "
+                               "token (none, or an expiry that is no number); check "
+                               "oauth_token_url")
     assert [r.path for r in linkedin_emulator.requests] == ["/oauth/v2/accessToken"]
+
+
+def test_a_token_from_the_oauth_endpoint_is_trimmed_or_refused_never_blamed_on_access_token(
+        linkedin_emulator, sleeps) -> None:
+    linkedin_emulator.faults.script("/oauth/v2/accessToken", [
+        {"status": 200, "body": {"access_token": "tok ZZ", "expires_in": 60}}])
+    client, _ = refreshing_client(linkedin_emulator)
+    with pytest.raises(errors.AuthenticationError) as info:
+        client.send_events([event()])
+    assert str(info.value) == (
+        "LinkedIn's OAuth endpoint answered with an access token that holds spaces or control "
+        "characters, which no request can carry; check oauth_token_url")
 
 
 def test_an_unreachable_token_endpoint_is_named_not_the_api(linkedin_emulator, sleeps) -> None:
