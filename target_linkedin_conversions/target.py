@@ -152,6 +152,7 @@ class TargetLinkedInConversions(SettingsHooks, Target):
         self.message_reader.on_malformed = self._reject_malformed_line
         self.failure: Exception | None = None
         self._dry_run_state_held = False
+        self._map_failures_logged: set[str] = set()
         if self.settings.dry_run:
             self.logger.info("Dry run: requests go to '%s'; nothing is sent to LinkedIn",
                              self.settings.dry_run_path)
@@ -249,8 +250,11 @@ class TargetLinkedInConversions(SettingsHooks, Target):
                 key_properties=self.mapper.stream_maps[stream][0].raw_key_properties or [])
             self.stats.read()
             self.stats.reject("stream_map_failed")
-            self.logger.warning("A stream map of stream '%s' failed on a record (%s); written to "
-                                "the rejects output", stream, exc)
+            if stream not in self._map_failures_logged:  # once: a broken map fails every record
+                self._map_failures_logged.add(stream)
+                self.logger.warning("A stream map of stream '%s' failed on a record (%s); such "
+                                    "records go to the rejects output (stream_map_failed)",
+                                    stream, exc)
 
     def _process_activate_version_message(self, message_dict: dict) -> None:
         """Ignore ACTIVATE_VERSION: LinkedIn keeps no table versions, and sent conversion events
