@@ -267,14 +267,8 @@ class LinkedInClient:
             raise errors.RetriableAPIError(f"connection to {self.settings.api_base_url} failed "
                                            f"during {method} "
                                            f"{path} ({type(exc).__name__})") from None
-        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
-            raise errors.FatalAPIError(
-                f"{method} {path} could not be sent: api_base_url is not a usable URL "
-                f"({type(exc).__name__})") from None
-        except ValueError as exc:  # http.client's header check quotes the value: the token
-            raise errors.FatalAPIError(
-                f"{method} {path} could not be sent: a header value is not valid "
-                f"({type(exc).__name__}); check access_token for stray characters") from None
+        except UNSENDABLE as exc:
+            raise unsendable(method, path, exc) from None
 
     def _dry_run_request(
         self, method: str, path: str, extra_headers: dict[str, str], body: t.Any
@@ -297,6 +291,21 @@ class LinkedInClient:
         """A `retry=False` call failed: its caller decides whether to try again."""
         LOGGER.warning("LinkedIn call failed (%s); not retried here: the call is not "
                        "idempotent", details.get("exception"))
+
+
+# What requests raises for a request it cannot even send: a URL it cannot parse, or a header
+# value http.client refuses (its message quotes the value, which may be the token).
+UNSENDABLE = (requests.exceptions.InvalidURL, LocationParseError, ValueError)
+
+
+def unsendable(method: str, path: str, exc: BaseException) -> errors.FatalAPIError:
+    """The value-free error for EXC, one of `UNSENDABLE`, raised sending METHOD PATH."""
+    kind = type(exc).__name__
+    if isinstance(exc, (requests.exceptions.InvalidURL, LocationParseError)):
+        return errors.FatalAPIError(
+            f"{method} {path} could not be sent: api_base_url is not a usable URL ({kind})")
+    return errors.FatalAPIError(f"{method} {path} could not be sent: a header value is not "
+                                f"valid ({kind}); check access_token for stray characters")
 
 
 def _batch_result(response: requests.Response, sent: int) -> BatchResult:

@@ -32,8 +32,10 @@ from urllib3.exceptions import LocationParseError
 
 from target_linkedin_conversions import errors, schemas
 from target_linkedin_conversions.client import (
+    UNSENDABLE,
     error_fields,
     raise_for_linkedin_error,
+    unsendable,
     versioned_headers,
 )
 from target_linkedin_conversions.settings import ACCOUNT_URN_PREFIX
@@ -381,15 +383,9 @@ class LinkedInStream(RESTStream[t.Any]):
                    f"{prepared_request.method} {urlparse(prepared_request.url).path} "
                    f"({type(exc).__name__})")
             raise RetriableAPIError(msg) from None
-        except (requests.exceptions.InvalidURL, LocationParseError) as exc:
-            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
-                   f"be sent: api_base_url is not a usable URL ({type(exc).__name__})")
-            raise errors.FatalAPIError(msg) from None
-        except ValueError as exc:  # http.client's header check quotes the value: the token
-            msg = (f"{prepared_request.method} {urlparse(prepared_request.url).path} could not "
-                   f"be sent: a header value is not valid ({type(exc).__name__}); check "
-                   "access_token for stray characters")
-            raise errors.FatalAPIError(msg) from None
+        except UNSENDABLE as exc:
+            path = urlparse(prepared_request.url).path
+            raise unsendable(str(prepared_request.method), path, exc) from None
 
     def _ensure_token(self) -> None:
         """A valid access token before sending: the refresh grant when there is none, its
